@@ -1,0 +1,1 @@
+"""Consumer workers: drain Kafka partitions in batches into PostgreSQL, effectively once."""

@@ -1,0 +1,46 @@
+"""A decoded batch: rows to store, rejects to record, and the offsets it covers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from aiokafka.structs import TopicPartition
+
+MeterRow = tuple[str, datetime, float, float, datetime | None, int, int]
+VehicleRow = tuple[str, datetime, float, float, float, datetime | None, int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """A message that cannot be stored, with why."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    raw: bytes
+    reason: str
+    detail: str
+
+
+@dataclass(slots=True)
+class Batch:
+    """Everything one database transaction stores.
+
+    ``next_offsets`` holds, per partition, the offset after the last message in the
+    batch; ``expected`` the stored offset the batch starts from (the fence).
+    """
+
+    generation: int
+    meters: list[MeterRow] = field(default_factory=list)
+    vehicles: list[VehicleRow] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
+    expected: dict[TopicPartition, int | None] = field(default_factory=dict)
+    days: set[date] = field(default_factory=set)
+    received_at_ms: list[int] = field(default_factory=list)
+
+    @property
+    def messages(self) -> int:
+        return len(self.meters) + len(self.vehicles) + len(self.rejects)

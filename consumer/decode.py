@@ -1,0 +1,87 @@
+"""Decode and validate Kafka records into a batch; bad ones become rejects."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+
+from aiokafka.structs import ConsumerRecord
+from pydantic import ValidationError
+
+from consumer.batch import Batch, Reject
+from schemas import METER_TOPIC, VEHICLE_TOPIC, MeterMessage, decode_kafka_value
+
+MAX_DETAIL = 2000
+
+
+def _reason(exc: ValidationError) -> str:
+    kinds = {e["type"] for e in exc.errors()}
+    if "json_invalid" in kinds or "json_type" in kinds:
+        return "invalid_json"
+    if kinds & {"union_tag_invalid", "union_tag_not_found", "model_attributes_type"}:
+        return "unknown_type"
+    return "invalid"
+
+
+def _detail(exc: ValidationError) -> str:
+    parts = []
+    for e in exc.errors(include_url=False, include_input=False):
+        loc = ".".join(str(p) for p in e["loc"][1:] if p not in ("meter", "vehicle")) or "$"
+        parts.append(f"{loc}: {e['msg']}")
+    return "; ".join(parts).replace("\x00", "\\0")[:MAX_DETAIL]
+
+
+def add_records(
+    batch: Batch,
+    records: Iterable[ConsumerRecord[bytes, bytes]],
+    oldest_day: date | None,
+) -> None:
+    """Decode ``records`` (all of one partition, in offset order) into ``batch``."""
+    for rec in records:
+        raw: bytes = rec.value if rec.value is not None else b""
+        reject = None
+        try:
+            msg = decode_kafka_value(raw, rec.timestamp)
+        except ValidationError as exc:
+            reject = (_reason(exc), _detail(exc))
+        else:
+            day = msg.timestamp.date()
+            expected_topic = METER_TOPIC if isinstance(msg, MeterMessage) else VEHICLE_TOPIC
+            if rec.topic != expected_topic:
+                reject = ("wrong_topic", f"a {msg.type} reading on {rec.topic}")
+            elif oldest_day is not None and day < oldest_day:
+                reject = ("expired", f"reading day {day} is before the retention horizon {oldest_day}")
+        if reject is not None:
+            batch.rejects.append(
+                Reject(rec.topic, rec.partition, rec.offset, rec.key, raw, reject[0], reject[1])
+            )
+            continue
+        received = datetime.fromtimestamp(msg.receivedAt / 1000, UTC) if msg.receivedAt is not None else None
+        if msg.receivedAt is not None:
+            batch.received_at_ms.append(msg.receivedAt)
+        batch.days.add(day)
+        if isinstance(msg, MeterMessage):
+            batch.meters.append(
+                (
+                    msg.meterId,
+                    msg.timestamp,
+                    msg.kwhConsumedAc,
+                    msg.voltage,
+                    received,
+                    rec.partition,
+                    rec.offset,
+                )
+            )
+        else:
+            batch.vehicles.append(
+                (
+                    msg.vehicleId,
+                    msg.timestamp,
+                    msg.soc,
+                    msg.kwhDeliveredDc,
+                    msg.batteryTemp,
+                    received,
+                    rec.partition,
+                    rec.offset,
+                )
+            )

@@ -1,0 +1,36 @@
+"""Entry point of one consumer worker."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from prometheus_client import start_http_server
+
+from consumer.errors import FatalError
+from consumer.settings import ConsumerSettings
+from consumer.worker import Worker
+
+log = logging.getLogger(__name__)
+
+
+async def serve(settings: ConsumerSettings) -> None:
+    """Run one worker until SIGTERM/SIGINT."""
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr="127.0.0.1")
+    worker = Worker(settings)
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, worker.request_stop)
+    await worker.run()
+
+
+def run(settings: ConsumerSettings) -> int:
+    """Blocking entry point; returns the process exit code."""
+    try:
+        asyncio.run(serve(settings))
+    except FatalError as exc:
+        log.critical("consumer halted: %s", exc, extra={"error": exc.__class__.__name__})
+        return 3
+    return 0

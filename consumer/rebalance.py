@@ -1,0 +1,58 @@
+"""Partition ownership: what this worker may write, and from which stored offset."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import TYPE_CHECKING
+
+from aiokafka import ConsumerRebalanceListener
+from aiokafka.structs import TopicPartition
+
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaConsumer
+
+
+class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Tracks assigned partitions and the stored offset each batch must start from.
+
+    Newly assigned partitions are paused and *pending* until the worker has read their
+    stored offsets from PostgreSQL and sought to them. Every change of assignment bumps
+    ``generation``; a batch collected under an older generation is abandoned, never
+    written. ``lock`` is held while a batch is written, so a revocation waits for an
+    in-flight commit to finish (or to fail) before the partitions are released.
+    """
+
+    def __init__(self) -> None:
+        self.generation = 0
+        self.expected: dict[TopicPartition, int | None] = {}
+        self.pending: set[TopicPartition] = set()
+        self.lock = asyncio.Lock()
+        self.consumer: AIOKafkaConsumer | None = None
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        async with self.lock:
+            self.generation += 1
+            for tp in revoked:
+                self.expected.pop(tp, None)
+                self.pending.discard(tp)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self.generation += 1
+        fresh = set(assigned) - set(self.expected)
+        self.pending |= fresh
+        if self.consumer is not None and fresh:
+            self.consumer.pause(*fresh)
+
+    def ready(self, tp: TopicPartition) -> bool:
+        """Whether records of ``tp`` may go into a batch."""
+        return tp in self.expected and tp not in self.pending
+
+    def mark_stale(self, tps: list[TopicPartition]) -> None:
+        """Forget what we believed of these partitions; re-read their stored offsets."""
+        for tp in tps:
+            self.expected.pop(tp, None)
+        self.pending |= set(tps)
+        self.generation += 1
+        if self.consumer is not None:
+            owned = self.consumer.assignment()
+            self.consumer.pause(*[tp for tp in tps if tp in owned])

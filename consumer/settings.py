@@ -1,0 +1,56 @@
+"""Consumer configuration, resolved once at start-up from the environment."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ConsumerSettings(BaseSettings):
+    """Every knob of a consumer worker. Environment names are given as aliases."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        validation_alias=AliasChoices("CONSUMER_DATABASE_URL", "DATABASE_URL"),
+        description="PostgreSQL URL of a member of energy_writer",
+    )
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    group_id: str = Field("energy-ingest", validation_alias="CONSUMER_GROUP")
+    instance_id: str | None = Field(
+        None,
+        validation_alias="CONSUMER_INSTANCE_ID",
+        description="static membership id (group.instance.id); unique per replica",
+    )
+    batch_max_records: int = Field(5000, ge=1, validation_alias="BATCH_MAX_RECORDS")
+    batch_max_wait_ms: int = Field(200, ge=0, validation_alias="BATCH_MAX_WAIT_MS")
+    session_timeout_ms: int = Field(10_000, ge=1000, validation_alias="KAFKA_SESSION_TIMEOUT_MS")
+    heartbeat_interval_ms: int = Field(3_000, ge=100, validation_alias="KAFKA_HEARTBEAT_INTERVAL_MS")
+    max_poll_interval_ms: int = Field(300_000, ge=1000, validation_alias="KAFKA_MAX_POLL_INTERVAL_MS")
+    reject_max_ratio: float = Field(
+        0.5,
+        gt=0,
+        le=1,
+        validation_alias="REJECT_MAX_RATIO",
+        description="halt if rejects exceed this share of the last reject_window messages",
+    )
+    reject_window: int = Field(1000, ge=10, validation_alias="REJECT_WINDOW")
+    reject_min_messages: int = Field(
+        100,
+        ge=1,
+        validation_alias="REJECT_MIN_MESSAGES",
+        description="the share is only judged once this many messages were seen",
+    )
+    retention_days: int = Field(
+        0, ge=0, validation_alias="RETENTION_DAYS", description="0 keeps history forever"
+    )
+    retry_initial_s: float = Field(0.2, gt=0, validation_alias="RETRY_INITIAL_S")
+    retry_max_s: float = Field(10.0, gt=0, validation_alias="RETRY_MAX_S")
+    metrics_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        validation_alias="CONSUMER_METRICS_PORT",
+        description="Prometheus port of this worker; 0 disables",
+    )
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")

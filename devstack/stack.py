@@ -1,0 +1,130 @@
+"""The local stack: one Kafka broker and one PostgreSQL server, started side by side."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+
+from devstack._process import say
+from devstack.kafka import KafkaBroker
+from devstack.postgres import PostgresServer
+
+_handed_out: set[int] = set()
+_handed_out_lock = threading.Lock()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free now and not handed out before by this process."""
+    with _handed_out_lock:
+        while True:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.bind(("127.0.0.1", 0))
+                port: int = probe.getsockname()[1]
+            if port not in _handed_out:
+                _handed_out.add(port)
+                return port
+
+
+@dataclass
+class Stack:
+    """Kafka and PostgreSQL with their data in ``data_dir/kafka`` and ``data_dir/postgres``.
+
+    Ports left at 0 are picked with ``free_port()`` once, at construction, so a
+    restart keeps them. Use as a context manager, or call ``start()``/``stop()``.
+    """
+
+    data_dir: Path
+    kafka_port: int = 0
+    kafka_controller_port: int = 0
+    pg_port: int = 0
+    database: str = "energy"
+    kafka: KafkaBroker = field(init=False, repr=False)
+    postgres: PostgresServer = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.data_dir = Path(self.data_dir).absolute()
+        self.kafka_port = self.kafka_port or free_port()
+        self.kafka_controller_port = self.kafka_controller_port or free_port()
+        self.pg_port = self.pg_port or free_port()
+        self.kafka = KafkaBroker(self.data_dir / "kafka", self.kafka_port, self.kafka_controller_port)
+        self.postgres = PostgresServer(self.data_dir / "postgres", self.pg_port, database=self.database)
+
+    @property
+    def database_url(self) -> str:
+        """Superuser URL of the application database, e.g. postgresql://postgres:…/energy."""
+        return self.postgres.database_url
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        """Kafka bootstrap servers, ``127.0.0.1:<port>``."""
+        return self.kafka.bootstrap
+
+    def env(self) -> dict[str, str]:
+        """The variables other processes use to find the stack."""
+        return {"DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap}
+
+    def start(self) -> None:
+        """Start both services in parallel; if either fails, stop the other and raise."""
+        self._both("ready", self.kafka.start, self.postgres.start, on_error=self.stop)
+
+    def stop(self) -> None:
+        """Shut both services down cleanly (in parallel); safe to call twice."""
+        self._both("stopped", self.kafka.stop, self.postgres.stop, on_error=None)
+
+    def restart(self) -> None:
+        """Stop and start both, keeping ports and data."""
+        self.stop()
+        self.start()
+
+    def __enter__(self) -> Stack:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def _both(
+        self,
+        what: str,
+        kafka_step: Callable[[], None],
+        postgres_step: Callable[[], None],
+        on_error: Callable[[], None] | None,
+    ) -> None:
+        started = time.monotonic()
+        with ThreadPoolExecutor(2, thread_name_prefix="devstack") as pool:
+            futures = [
+                pool.submit(_timed, "kafka", what, kafka_step),
+                pool.submit(_timed, "postgres", what, postgres_step),
+            ]
+            try:
+                errors = [error for error in map(_error_of, futures) if error]
+            except BaseException:  # Ctrl-C while waiting: make the other thread give up too
+                if on_error is not None:
+                    on_error()
+                raise
+        if errors:
+            if on_error is not None:
+                on_error()
+            raise errors[0]
+        say(f"stack {what} in {time.monotonic() - started:.1f} s")
+
+
+def _timed(name: str, what: str, step: Callable[[], None]) -> None:
+    started = time.monotonic()
+    step()
+    say(f"{name} {what} in {time.monotonic() - started:.1f} s")
+
+
+def _error_of(future: Future[None]) -> BaseException | None:
+    return future.exception()

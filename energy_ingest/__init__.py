@@ -1,0 +1,1 @@
+"""Shared plumbing of the energy ingestion engine: CLI, database set-up, tokens, logging."""

@@ -1,0 +1,242 @@
+"""``energy-ingest``: run each service and each set-up step of the engine."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
+
+from energy_ingest.tokens import Scope, issue
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _need_env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        sys.exit(
+            f"energy-ingest: {name} is not set. Run `make run` once, then `set -a; . .devstack/env; set +a`, "
+            f"or export {name} yourself."
+        )
+    return value
+
+
+def _dev(args: argparse.Namespace) -> int:
+    from energy_ingest.devrun import DevOptions, run_dev
+
+    return run_dev(
+        DevOptions(
+            data_dir=args.dir,
+            consumers=args.consumers,
+            kafka_port=args.kafka_port,
+            pg_port=args.pg_port,
+            gateway_port=args.gateway_port,
+            analytics_port=args.analytics_port,
+            partitions=args.partitions,
+        )
+    )
+
+
+def _gateway(args: argparse.Namespace) -> int:
+    from ingest_gateway.main import run
+    from ingest_gateway.settings import GatewaySettings
+
+    run(GatewaySettings(), workers=args.workers)
+    return 0
+
+
+def _consumer(args: argparse.Namespace) -> int:
+    from consumer.main import run
+    from consumer.settings import ConsumerSettings
+    from energy_ingest.logs import configure
+
+    settings = ConsumerSettings()
+    configure("consumer", settings.log_level)
+    return run(settings)
+
+
+def _analytics(args: argparse.Namespace) -> int:
+    from analytics_api.settings import AnalyticsSettings
+
+    from analytics_api.main import run
+
+    run(AnalyticsSettings(), workers=args.workers)
+    return 0
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from energy_ingest.logs import configure
+    from energy_ingest.migrate import migrate
+
+    configure("migrate")
+    applied = migrate(args.database_url or _need_env("DATABASE_URL"))
+    print(f"applied {len(applied)} migration(s)" + "".join(f"\n  {m.version:04d}_{m.name}" for m in applied))
+    return 0
+
+
+def _topics(args: argparse.Namespace) -> int:
+    from energy_ingest.topics import create_topics
+
+    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    created = asyncio.run(create_topics(bootstrap, args.partitions, args.replication))
+    print(f"created {', '.join(created)}" if created else "topics already exist")
+    return 0
+
+
+def _token(args: argparse.Namespace) -> int:
+    secret = _need_env("AUTH_SECRET")
+    scope = Scope(args.scope)
+    if scope is Scope.DEVICE and not args.subject:
+        sys.exit("energy-ingest token device: give the device id, e.g. `energy-ingest token device m-123`")
+    print(issue(secret, scope, args.subject or "default"))
+    return 0
+
+
+def _create_login(args: argparse.Namespace) -> int:
+    import secrets
+
+    from energy_ingest.logins import ServiceRole, ensure_login
+
+    password = args.password or secrets.token_urlsafe(24)
+    url = ensure_login(
+        args.database_url or _need_env("DATABASE_URL"), args.name, password, ServiceRole(args.role)
+    )
+    print(url)
+    return 0
+
+
+def _map_meter(args: argparse.Namespace) -> int:
+    from energy_ingest.mapping import set_mapping_sync
+
+    url = args.database_url or os.environ.get("MAPPING_DATABASE_URL") or _need_env("DATABASE_URL")
+    result = set_mapping_sync(url, args.meter, args.vehicle, args.valid_from)
+    print(result)
+    return 0
+
+
+def _aware(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no UTC offset (e.g. 2023-10-27T10:00:00Z)")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command tree."""
+    p = argparse.ArgumentParser(
+        prog="energy-ingest",
+        description="Energy telemetry ingestion engine: gateway → Kafka → consumers → PostgreSQL → analytics.",
+        epilog="Services read their settings from the environment; `make run` writes them to .devstack/env.",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    dev = sub.add_parser(
+        "dev",
+        help="set up and run the whole stack locally (what `make run` does)",
+        description="Start a local Kafka and PostgreSQL (no Docker), migrate, create topics and logins, "
+        "write .devstack/env, then run the gateway, N consumers and the analytics API until Ctrl-C.",
+    )
+    dev.add_argument("--dir", default=".devstack", help="data folder (default: %(default)s)")
+    dev.add_argument("--consumers", type=int, default=1, help="consumer replicas (default: %(default)s)")
+    dev.add_argument("--kafka-port", type=int, default=9092, help="(default: %(default)s)")
+    dev.add_argument("--pg-port", type=int, default=55432, help="(default: %(default)s)")
+    dev.add_argument("--gateway-port", type=int, default=3000, help="(default: %(default)s)")
+    dev.add_argument("--analytics-port", type=int, default=3001, help="(default: %(default)s)")
+    dev.add_argument("--partitions", type=int, default=12, help="partitions per topic (default: %(default)s)")
+    dev.set_defaults(func=_dev)
+
+    gw = sub.add_parser(
+        "gateway",
+        help="run the ingest gateway (HTTP → Kafka)",
+        description="Serve POST /v1/ingest. Settings from the environment: KAFKA_BOOTSTRAP_SERVERS, "
+        "AUTH_SECRET (or AUTH_DISABLED=true), GATEWAY_HOST, GATEWAY_PORT, MAX_BODY_BYTES, MAX_RECORDS, "
+        "PRODUCE_DEADLINE_S, RATE_PER_DEVICE, BURST_PER_DEVICE, KAFKA_LINGER_MS.",
+    )
+    gw.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default: %(default)s)")
+    gw.set_defaults(func=_gateway)
+
+    co = sub.add_parser(
+        "consumer",
+        help="run one consumer worker (Kafka → PostgreSQL); start it N times to scale",
+        description="Join the consumer group and store batches effectively-once. Settings from the "
+        "environment: CONSUMER_DATABASE_URL (or DATABASE_URL), KAFKA_BOOTSTRAP_SERVERS, CONSUMER_GROUP, "
+        "CONSUMER_INSTANCE_ID, BATCH_MAX_RECORDS, BATCH_MAX_WAIT_MS, REJECT_MAX_RATIO, REJECT_WINDOW, "
+        "RETENTION_DAYS, CONSUMER_METRICS_PORT. Exits 3 when halted by a reject flood.",
+    )
+    co.set_defaults(func=_consumer)
+
+    an = sub.add_parser(
+        "analytics",
+        help="run the analytics API (PostgreSQL, read-only)",
+        description="Serve /v1/analytics, status, mappings and telemetry. Settings from the environment: "
+        "ANALYTICS_DATABASE_URL, MAPPING_DATABASE_URL, AUTH_SECRET, ANALYTICS_HOST, ANALYTICS_PORT.",
+    )
+    an.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default: %(default)s)")
+    an.set_defaults(func=_analytics)
+
+    mi = sub.add_parser(
+        "migrate",
+        help="apply the SQL migrations (idempotent)",
+        description="Apply sql/migrations/*.sql that are not yet recorded in schema_migrations.",
+    )
+    mi.add_argument("--database-url", help="owner's URL (default: $DATABASE_URL)")
+    mi.set_defaults(func=_migrate)
+
+    to = sub.add_parser(
+        "topics",
+        help="create the Kafka topics (idempotent)",
+        description="Create telemetry.meter.v1 and telemetry.vehicle.v1 if missing.",
+    )
+    to.add_argument("--bootstrap", help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS)")
+    to.add_argument("--partitions", type=int, default=12, help="(default: %(default)s)")
+    to.add_argument("--replication", type=int, default=1, help="(default: %(default)s)")
+    to.set_defaults(func=_topics)
+
+    tk = sub.add_parser(
+        "token",
+        help="issue a bearer token (needs $AUTH_SECRET)",
+        description="device ID: may post only that device's readings; fleet: any device's; "
+        "analyst: read analytics; admin: read analytics and write meter mappings.",
+    )
+    tk.add_argument("scope", choices=[s.value for s in Scope])
+    tk.add_argument("subject", nargs="?", help="device id (device scope) or a name for the holder")
+    tk.set_defaults(func=_token)
+
+    cl = sub.add_parser(
+        "create-login",
+        help="create a database login in one least-privilege role",
+        description="writer: consumers; reader: analytics API; mapper: mapping writes. Prints its URL.",
+    )
+    cl.add_argument("name")
+    cl.add_argument("--role", required=True, choices=["energy_writer", "energy_reader", "energy_mapper"])
+    cl.add_argument("--password", help="default: a random one")
+    cl.add_argument("--database-url", help="an admin URL (default: $DATABASE_URL)")
+    cl.set_defaults(func=_create_login)
+
+    mm = sub.add_parser(
+        "map-meter",
+        help="map a meter to a vehicle from a point in time",
+        description="Close the meter's current mapping and open a new one. Without --from, a first "
+        "mapping covers all time and a re-mapping starts now.",
+    )
+    mm.add_argument("meter")
+    mm.add_argument("vehicle")
+    mm.add_argument("--from", dest="valid_from", type=_aware, help="RFC 3339 time with offset")
+    mm.add_argument("--database-url", help="default: $MAPPING_DATABASE_URL or $DATABASE_URL")
+    mm.set_defaults(func=_map_meter)
+
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point."""
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.func
+    return handler(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

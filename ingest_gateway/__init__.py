@@ -1,0 +1,1 @@
+"""The ingest gateway: validates device telemetry and publishes it to Kafka."""

@@ -1,0 +1,55 @@
+"""Gateway configuration, resolved once at start-up from the environment."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class GatewaySettings(BaseSettings):
+    """Every knob of the gateway. Environment names are given as aliases."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    host: str = Field("127.0.0.1", validation_alias="GATEWAY_HOST")
+    port: int = Field(3000, ge=1, le=65535, validation_alias="GATEWAY_PORT")
+    auth_secret: str | None = Field(None, validation_alias="AUTH_SECRET")
+    auth_disabled: bool = Field(
+        False,
+        validation_alias="AUTH_DISABLED",
+        description="must be set explicitly to accept anonymous posts",
+    )
+    max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, validation_alias="MAX_BODY_BYTES")
+    max_records: int = Field(10_000, ge=1, validation_alias="MAX_RECORDS")
+    max_future_skew_s: float = Field(300.0, ge=0, validation_alias="MAX_FUTURE_SKEW_S")
+    produce_deadline_s: float = Field(
+        5.0,
+        gt=0,
+        validation_alias="PRODUCE_DEADLINE_S",
+        description="answer 503 if Kafka has not acknowledged every record by then",
+    )
+    retry_after_s: int = Field(5, ge=1, validation_alias="RETRY_AFTER_S")
+    rate_per_device: float = Field(
+        10.0, gt=0, validation_alias="RATE_PER_DEVICE", description="readings/s refill per device"
+    )
+    burst_per_device: int = Field(
+        2000, ge=1, validation_alias="BURST_PER_DEVICE", description="bucket size per device"
+    )
+    linger_ms: int = Field(5, ge=0, validation_alias="KAFKA_LINGER_MS")
+    max_batch_bytes: int = Field(512 * 1024, ge=16384, validation_alias="KAFKA_MAX_BATCH_BYTES")
+    max_in_flight_records: int = Field(
+        50_000,
+        ge=1,
+        validation_alias="MAX_IN_FLIGHT_RECORDS",
+        description="records awaiting Kafka's acknowledgement across all requests",
+    )
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+
+    @model_validator(mode="after")
+    def _auth_configured(self) -> GatewaySettings:
+        if not self.auth_disabled and not self.auth_secret:
+            raise ValueError("AUTH_SECRET is required (or set AUTH_DISABLED=true explicitly)")
+        if self.auth_secret is not None and len(self.auth_secret) < 32:
+            raise ValueError("AUTH_SECRET must be at least 32 characters")
+        return self

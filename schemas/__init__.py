@@ -1,0 +1,45 @@
+"""Wire models shared by the gateway, the consumer and the analytics API."""
+
+from schemas.codec import (
+    READING_ADAPTER,
+    READINGS_ADAPTER,
+    MeterMessage,
+    VehicleMessage,
+    decode_kafka_value,
+    encode_kafka_value,
+)
+from schemas.readings import (
+    BATTERY_TEMP_MAX_C,
+    BATTERY_TEMP_MIN_C,
+    DEFAULT_MAX_FUTURE_SKEW,
+    KWH_MAX,
+    VOLTAGE_MAX_V,
+    MeterReading,
+    Reading,
+    ValidationClock,
+    VehicleReading,
+    device_id_of,
+)
+from schemas.topics import METER_TOPIC, VEHICLE_TOPIC, topic_for
+
+__all__ = [
+    "BATTERY_TEMP_MAX_C",
+    "BATTERY_TEMP_MIN_C",
+    "DEFAULT_MAX_FUTURE_SKEW",
+    "KWH_MAX",
+    "METER_TOPIC",
+    "READINGS_ADAPTER",
+    "READING_ADAPTER",
+    "VEHICLE_TOPIC",
+    "VOLTAGE_MAX_V",
+    "MeterMessage",
+    "MeterReading",
+    "Reading",
+    "ValidationClock",
+    "VehicleMessage",
+    "VehicleReading",
+    "decode_kafka_value",
+    "device_id_of",
+    "encode_kafka_value",
+    "topic_for",
+]

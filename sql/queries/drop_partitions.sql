@@ -1,0 +1,1 @@
+SELECT drop_day_partitions_before(%(cutoff)s::date)

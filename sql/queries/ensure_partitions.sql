@@ -1,0 +1,1 @@
+SELECT ensure_day_partitions(%(days)s::date[])

@@ -1,0 +1,114 @@
+"""devstack end to end: a real Kafka broker and a real PostgreSQL, stopped, killed, restarted."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+from devstack import Stack
+
+TOPIC = "devstack-smoke"
+
+
+@pytest.fixture
+def stack(tmp_path: Path) -> Iterator[Stack]:
+    """A stack on free ports in a temporary folder, always stopped afterwards."""
+    stack = Stack(tmp_path / "stack")
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+async def _create_topic(bootstrap: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(TOPIC, num_partitions=3, replication_factor=1)])
+    finally:
+        await admin.close()
+
+
+async def _produce(bootstrap: str, value: bytes) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    try:
+        await producer.send_and_wait(TOPIC, value, key=b"k")
+    finally:
+        await producer.stop()
+
+
+async def _consume_one(bootstrap: str, group: str) -> tuple[bytes, int]:
+    """Read one message in ``group``, commit it; return it and the committed offset."""
+    consumer = AIOKafkaConsumer(
+        TOPIC,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        session_timeout_ms=6000,
+        heartbeat_interval_ms=1000,
+    )
+    await consumer.start()
+    try:
+        message = await asyncio.wait_for(consumer.getone(), timeout=60)
+        await consumer.commit()
+        committed = await consumer.committed(TopicPartition(TOPIC, message.partition))
+    finally:
+        await consumer.stop()
+    assert message.value is not None
+    return message.value, committed
+
+
+async def _committed_offset(bootstrap: str, group: str) -> int:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return sum(meta.offset for meta in offsets.values() if meta.offset > 0)
+
+
+def _rows(database_url: str) -> list[tuple[int, str]]:
+    with psycopg.connect(database_url) as conn:
+        return conn.execute("SELECT id, body FROM notes ORDER BY id").fetchall()
+
+
+def test_data_survives_clean_restart_and_crash(stack: Stack) -> None:
+    stack.start()
+    bootstrap = stack.kafka_bootstrap
+    assert bootstrap == f"127.0.0.1:{stack.kafka_port}"
+    assert stack.database_url.endswith(f"@127.0.0.1:{stack.pg_port}/energy")
+
+    asyncio.run(_create_topic(bootstrap))
+    asyncio.run(_produce(bootstrap, b"hello"))
+    assert asyncio.run(_consume_one(bootstrap, "group-a")) == (b"hello", 1)
+    with psycopg.connect(stack.database_url) as conn:
+        conn.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL)")
+        conn.execute("INSERT INTO notes VALUES (1, 'before restart')")
+
+    stack.stop()
+    assert not stack.kafka.is_running()
+    assert not stack.postgres.is_running()
+    stack.start()
+
+    assert asyncio.run(_committed_offset(bootstrap, "group-a")) == 1
+    assert asyncio.run(_consume_one(bootstrap, "group-b")) == (b"hello", 1)
+    assert _rows(stack.database_url) == [(1, "before restart")]
+
+    # A crash (SIGKILL of both process groups) loses nothing that was committed.
+    with psycopg.connect(stack.database_url) as conn:
+        conn.execute("INSERT INTO notes VALUES (2, 'before crash')")
+    stack.kafka.kill()
+    stack.postgres.kill()
+    stack.start()
+
+    assert _rows(stack.database_url) == [(1, "before restart"), (2, "before crash")]
+    assert asyncio.run(_consume_one(bootstrap, "group-c")) == (b"hello", 1)
