@@ -164,6 +164,8 @@ async def _probe(bootstrap: str) -> str | None:
     try:
         await admin.start()
         cluster = await admin.describe_cluster()
+        # Fails while the group coordinator is still loading committed offsets.
+        await admin.list_consumer_groups()
     except Exception as exc:  # any failure just means "not ready yet"
         return f"{type(exc).__name__}: {exc}"
     finally:

@@ -62,4 +62,3 @@ def services(stack_env: dict[str, str]) -> Iterator[Services]:
         svc.stop_all()
         if log is not None:
             log.close()
-

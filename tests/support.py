@@ -89,7 +89,9 @@ def count_rows(conn: psycopg.Connection[tuple[Any, ...]], table: str, id_col: st
     from psycopg import sql
 
     row = conn.execute(
-        sql.SQL("SELECT count(*) FROM {} WHERE {} LIKE %s").format(sql.Identifier(table), sql.Identifier(id_col)),
+        sql.SQL("SELECT count(*) FROM {} WHERE {} LIKE %s").format(
+            sql.Identifier(table), sql.Identifier(id_col)
+        ),
         (prefix + "%",),
     ).fetchone()
     assert row is not None

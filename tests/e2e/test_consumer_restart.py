@@ -23,8 +23,13 @@ def _post_load(services: Services, prefix: str, acknowledged: list[int]) -> None
         for minute in range(MINUTES):
             ts = iso(base + timedelta(minutes=minute))
             batch: list[dict[str, Any]] = [
-                {"type": "meter", "meterId": f"{prefix}-{d}", "kwhConsumedAc": 0.5, "voltage": 230.0,
-                 "timestamp": ts}
+                {
+                    "type": "meter",
+                    "meterId": f"{prefix}-{d}",
+                    "kwhConsumedAc": 0.5,
+                    "voltage": 230.0,
+                    "timestamp": ts,
+                }
                 for d in range(DEVICES)
             ]
             resp = gw.post("/v1/ingest", json=batch)

@@ -20,8 +20,14 @@ def at(minutes_ago: int) -> datetime:
 
 
 def _vehicle(vid: str, minutes_ago: int, soc: float, kwh: float) -> dict[str, object]:
-    return {"type": "vehicle", "vehicleId": vid, "soc": soc, "kwhDeliveredDc": kwh,
-            "batteryTemp": 30.0, "timestamp": iso(at(minutes_ago))}
+    return {
+        "type": "vehicle",
+        "vehicleId": vid,
+        "soc": soc,
+        "kwhDeliveredDc": kwh,
+        "batteryTemp": 30.0,
+        "timestamp": iso(at(minutes_ago)),
+    }
 
 
 def test_duplicate_is_stored_once_and_late_reading_does_not_rewind_status(services: Services) -> None:
@@ -34,23 +40,28 @@ def test_duplicate_is_stored_once_and_late_reading_does_not_rewind_status(servic
         assert gw.post("/v1/ingest", json=newer).status_code == 202  # device retry
         assert gw.post("/v1/ingest", json=[newer, older]).status_code == 202  # replay + late one
         with services.db() as db:
-            eventually(lambda: db.execute(
-                "SELECT 1 FROM vehicle_telemetry WHERE vehicle_id = %s AND ts = %s",
-                (vid, at(10))).fetchone())
-            status = db.execute(
-                "SELECT ts, soc FROM vehicle_status WHERE vehicle_id = %s", (vid,)).fetchone()
+            eventually(
+                lambda: db.execute(
+                    "SELECT 1 FROM vehicle_telemetry WHERE vehicle_id = %s AND ts = %s", (vid, at(10))
+                ).fetchone()
+            )
+            status = db.execute("SELECT ts, soc FROM vehicle_status WHERE vehicle_id = %s", (vid,)).fetchone()
             assert status == (at(5), 70.0), "a late reading moved the status back"
             assert gw.post("/v1/ingest", json=marker).status_code == 202
-            eventually(lambda: db.execute(
-                "SELECT 1 FROM vehicle_status WHERE vehicle_id = %s AND ts = %s",
-                (vid, at(1))).fetchone())
+            eventually(
+                lambda: db.execute(
+                    "SELECT 1 FROM vehicle_status WHERE vehicle_id = %s AND ts = %s", (vid, at(1))
+                ).fetchone()
+            )
             rows = db.execute(
                 "SELECT count(*), count(DISTINCT ts), sum(kwh_delivered_dc) FROM vehicle_telemetry "
-                "WHERE vehicle_id = %s", (vid,)).fetchone()
+                "WHERE vehicle_id = %s",
+                (vid,),
+            ).fetchone()
             assert rows == (3, 3, Decimal("4.5"))
             rolled = db.execute(
-                "SELECT sum(samples), sum(kwh_delivered_dc) FROM vehicle_hourly WHERE vehicle_id = %s",
-                (vid,)).fetchone()
+                "SELECT sum(samples), sum(kwh_delivered_dc) FROM vehicle_hourly WHERE vehicle_id = %s", (vid,)
+            ).fetchone()
             assert rolled == (3, Decimal("4.5")), "a duplicate was counted in the rollups"
 
 
@@ -62,11 +73,14 @@ def test_status_equals_newest_history_row_after_shuffled_delivery(services: Serv
         assert gw.post("/v1/ingest", json=batch[:5]).status_code == 202
         assert gw.post("/v1/ingest", json=batch[5:] + batch[:3]).status_code == 202
     with services.db() as db:
-        eventually(lambda: db.execute(
-            "SELECT count(*) = 10 FROM vehicle_telemetry WHERE vehicle_id = %s", (vid,)).fetchone()[0])
+        eventually(
+            lambda: db.execute(
+                "SELECT count(*) = 10 FROM vehicle_telemetry WHERE vehicle_id = %s", (vid,)
+            ).fetchone()[0]
+        )
         newest = db.execute(
-            "SELECT ts, soc FROM vehicle_telemetry WHERE vehicle_id = %s ORDER BY ts DESC LIMIT 1",
-            (vid,)).fetchone()
+            "SELECT ts, soc FROM vehicle_telemetry WHERE vehicle_id = %s ORDER BY ts DESC LIMIT 1", (vid,)
+        ).fetchone()
         status = db.execute("SELECT ts, soc FROM vehicle_status WHERE vehicle_id = %s", (vid,)).fetchone()
         assert status == newest == (at(11), 90.0)
         assert at(11) + timedelta(minutes=1) > status[0]

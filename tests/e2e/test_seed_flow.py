@@ -19,10 +19,22 @@ def test_seed_payloads_flow_to_hot_tables_and_analytics(services: Services) -> N
     readings = [
         {"type": "meter", "meterId": meter, "kwhConsumedAc": 50.5, "voltage": 240, "timestamp": iso(t0)},
         {"type": "meter", "meterId": meter, "kwhConsumedAc": 10.0, "voltage": 238.5, "timestamp": iso(t1)},
-        {"type": "vehicle", "vehicleId": vehicle, "soc": 80.0, "kwhDeliveredDc": 48.0,
-         "batteryTemp": 35.2, "timestamp": iso(t0)},
-        {"type": "vehicle", "vehicleId": vehicle, "soc": 85.0, "kwhDeliveredDc": 2.0,
-         "batteryTemp": 36.8, "timestamp": iso(t1)},
+        {
+            "type": "vehicle",
+            "vehicleId": vehicle,
+            "soc": 80.0,
+            "kwhDeliveredDc": 48.0,
+            "batteryTemp": 35.2,
+            "timestamp": iso(t0),
+        },
+        {
+            "type": "vehicle",
+            "vehicleId": vehicle,
+            "soc": 85.0,
+            "kwhDeliveredDc": 2.0,
+            "batteryTemp": 36.8,
+            "timestamp": iso(t1),
+        },
     ]
     with services.gateway() as gw:
         for r in readings:  # one at a time, as the seed's curl commands do
@@ -38,7 +50,8 @@ def test_seed_payloads_flow_to_hot_tables_and_analytics(services: Services) -> N
         vrow = eventually(
             lambda: db.execute(
                 "SELECT ts, soc, kwh_delivered_dc, battery_temp FROM vehicle_status "
-                "WHERE vehicle_id = %s AND ts = %s", (vehicle, t1)
+                "WHERE vehicle_id = %s AND ts = %s",
+                (vehicle, t1),
             ).fetchone()
         )
         mrow = eventually(

@@ -20,12 +20,19 @@ from schemas import (
 
 NOW = datetime(2023, 10, 27, 10, 2, tzinfo=UTC)
 METER: dict[str, Any] = {
-    "type": "meter", "meterId": "m-123", "kwhConsumedAc": 50.5, "voltage": 240,
+    "type": "meter",
+    "meterId": "m-123",
+    "kwhConsumedAc": 50.5,
+    "voltage": 240,
     "timestamp": "2023-10-27T10:00:00Z",
 }
 VEHICLE: dict[str, Any] = {
-    "type": "vehicle", "vehicleId": "v-tesla-01", "soc": 85.0, "kwhDeliveredDc": 48.0,
-    "batteryTemp": 35.2, "timestamp": "2023-10-27T10:00:00Z",
+    "type": "vehicle",
+    "vehicleId": "v-tesla-01",
+    "soc": 85.0,
+    "kwhDeliveredDc": 48.0,
+    "batteryTemp": 35.2,
+    "timestamp": "2023-10-27T10:00:00Z",
 }
 
 
@@ -46,9 +53,12 @@ def errors_of(body: dict[str, Any] | bytes) -> list[tuple[str, str]]:
 def test_seed_payloads_are_accepted_and_normalised_to_utc() -> None:
     meter = validate(METER)
     vehicle = validate(VEHICLE)
-    assert isinstance(meter, MeterReading) and isinstance(vehicle, VehicleReading)
-    assert meter.kwhConsumedAc == 50.5 and meter.voltage == 240.0
-    assert vehicle.soc == 85.0 and vehicle.batteryTemp == 35.2
+    assert isinstance(meter, MeterReading)
+    assert isinstance(vehicle, VehicleReading)
+    assert meter.kwhConsumedAc == 50.5
+    assert meter.voltage == 240.0
+    assert vehicle.soc == 85.0
+    assert vehicle.batteryTemp == 35.2
     shifted = validate({**METER, "timestamp": "2023-10-27T12:00:00+02:00"})
     assert shifted.timestamp == datetime(2023, 10, 27, 10, 0, tzinfo=UTC)
     assert shifted.timestamp.utcoffset() == timedelta(0)
@@ -102,7 +112,8 @@ def test_missing_fields_are_named() -> None:
     del body["soc"]
     del body["timestamp"]
     errs = errors_of(body)
-    assert ("soc", "Field required") in errs and ("timestamp", "Field required") in errs
+    assert ("soc", "Field required") in errs
+    assert ("timestamp", "Field required") in errs
 
 
 @pytest.mark.parametrize(
