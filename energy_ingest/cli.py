@@ -228,6 +228,10 @@ def build_parser() -> argparse.ArgumentParser:
     mm.add_argument("--database-url", help="default: $MAPPING_DATABASE_URL or $DATABASE_URL")
     mm.set_defaults(func=_map_meter)
 
+    from energy_ingest.sim.run import add_parser as add_simulate
+
+    add_simulate(sub)
+
     return p
 
 

@@ -1,0 +1,1 @@
+"""A deterministic fleet of meters and vehicles, and a load generator that posts it."""
