@@ -59,9 +59,8 @@ def _consumer(args: argparse.Namespace) -> int:
 
 
 def _analytics(args: argparse.Namespace) -> int:
-    from analytics_api.settings import AnalyticsSettings
-
     from analytics_api.main import run
+    from analytics_api.settings import AnalyticsSettings
 
     run(AnalyticsSettings(), workers=args.workers)
     return 0
@@ -128,7 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The whole command tree."""
     p = argparse.ArgumentParser(
         prog="energy-ingest",
-        description="Energy telemetry ingestion engine: gateway → Kafka → consumers → PostgreSQL → analytics.",
+        description="Energy telemetry ingestion engine: gateway → Kafka → consumers → PostgreSQL → API.",
         epilog="Services read their settings from the environment; `make run` writes them to .devstack/env.",
     )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")

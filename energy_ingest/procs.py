@@ -55,7 +55,8 @@ class ServiceProcess:
         return self
 
     def _copy_output(self) -> None:
-        assert self._proc is not None and self._proc.stdout is not None
+        assert self._proc is not None
+        assert self._proc.stdout is not None
         for raw in self._proc.stdout:
             line = raw.decode(errors="replace").rstrip("\n")
             self._tail = [*self._tail[-199:], line]
