@@ -6,11 +6,14 @@ import atexit
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+
+from devstack.errors import ServiceStartError
 
 
 def say(message: str) -> None:
@@ -29,6 +32,16 @@ def tail(path: Path, lines: int = 40) -> str:
     except FileNotFoundError:
         return ""
     return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+
+
+def ensure_port_free(port: int, service: str) -> None:
+    """Raise ServiceStartError now if something already listens on 127.0.0.1:``port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as exc:
+            raise ServiceStartError(service, f"port {port} is already in use ({exc})") from None
 
 
 class ManagedProcess:
@@ -64,11 +77,18 @@ class ManagedProcess:
         *,
         log: Path,
         cwd: Path,
+        ports: Sequence[int] = (),
         env: Mapping[str, str] | None = None,
         user: str | None = None,
     ) -> None:
-        """Start ``argv`` with stdout and stderr appended to ``log``."""
-        reap_stale(self.pidfile, marker=str(cwd))
+        """Start ``argv`` with stdout and stderr appended to ``log``.
+
+        A leftover of an earlier run on the same folder is stopped first; then
+        ``ports`` must be free, else ServiceStartError says so at once.
+        """
+        reap_stale(self.pidfile, str(cwd), self.stop_signal)
+        for port in ports:
+            ensure_port_free(port, self.name)
         with log.open("ab") as out:
             out.write(f"\n=== devstack: starting {self.name} at {time.ctime()} ===\n".encode())
             out.flush()
@@ -119,11 +139,12 @@ class ManagedProcess:
             self.pidfile.unlink()
 
 
-def reap_stale(pidfile: Path, marker: str) -> None:
-    """Kill a leftover child of an earlier run that was itself killed.
+def reap_stale(pidfile: Path, marker: str, sig: signal.Signals, timeout: float = 30) -> None:
+    """Stop a leftover child of an earlier run whose runner was itself killed.
 
     Only a process whose command line or working directory mentions ``marker``
-    (the service's own directory) is touched, so a recycled pid is left alone.
+    (the service's own directory) is touched, so a recycled pid is left alone. It
+    gets ``sig`` first (a clean shutdown releases its locks), SIGKILL after ``timeout``.
     """
     try:
         pid = int(pidfile.read_text().strip())
@@ -135,15 +156,22 @@ def reap_stale(pidfile: Path, marker: str) -> None:
         cwd = os.readlink(proc_dir / "cwd")
     except OSError:
         cmdline, cwd = "", ""
-    if marker in cmdline or cwd == marker:
+    if _alive(proc_dir) and (marker in cmdline or cwd == marker):
         say(f"stopping leftover process {pid} from an earlier run ({pidfile.name})")
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
+            os.kill(pid, sig)
+        deadline = time.monotonic() + timeout
         while _alive(proc_dir) and time.monotonic() < deadline:
             time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(pid, signal.SIGKILL)
     with contextlib.suppress(FileNotFoundError):
         pidfile.unlink()
+
+
+def is_live_pid(pid: int) -> bool:
+    """Whether ``pid`` is a running process (a zombie, already dead, is not)."""
+    return _alive(Path(f"/proc/{pid}"))
 
 
 def _alive(proc_dir: Path) -> bool:

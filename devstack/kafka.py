@@ -79,6 +79,7 @@ class KafkaBroker:
             [java, *JVM_HEAP, *self._jvm_flags(), "-cp", classpath, "kafka.Kafka", str(config)],
             log=self.log_file,
             cwd=self.data_dir,
+            ports=(self.port, self.controller_port),
         )
         self._wait_ready()
 

@@ -14,7 +14,7 @@ from urllib.parse import quote
 import psycopg
 from psycopg import sql
 
-from devstack._process import ManagedProcess, tail
+from devstack._process import ManagedProcess, is_live_pid, tail
 from devstack.errors import DevstackError, ServiceStartError
 from devstack.postgres_install import (
     SERVICE_USER,
@@ -115,10 +115,11 @@ class PostgresServer:
         user = self._prepare_user()
         if not (self.cluster_dir / "PG_VERSION").exists():
             self._initdb(bindir, user)
+        self._drop_lock_of_dead_postmaster()
         argv = [str(bindir / "postgres"), "-D", str(self.cluster_dir), "-p", str(self.port)]
         for name, value in {**SETTINGS, "unix_socket_directories": self._socket_dir()}.items():
             argv += ["-c", f"{name}={value}"]
-        self._process.spawn(argv, log=self.log_file, cwd=self.data_dir, user=user)
+        self._process.spawn(argv, log=self.log_file, cwd=self.data_dir, ports=(self.port,), user=user)
         self._wait_ready()
         self._create_database()
 
@@ -146,6 +147,20 @@ class PostgresServer:
         for path in (self.data_dir, self.data_dir / "superuser-password"):
             give_to_service_user(path)
         return SERVICE_USER
+
+    def _drop_lock_of_dead_postmaster(self) -> None:
+        """Remove ``postmaster.pid`` if its process is a zombie.
+
+        A killed postmaster orphaned by a killed runner lingers as a zombie until
+        init reaps it, and PostgreSQL takes a zombie's pid for a live server.
+        """
+        lock = self.cluster_dir / "postmaster.pid"
+        try:
+            pid = int(lock.read_text().split("\n", 1)[0])
+        except (FileNotFoundError, ValueError):
+            return
+        if Path(f"/proc/{pid}").exists() and not is_live_pid(pid):
+            lock.unlink(missing_ok=True)
 
     def _socket_dir(self) -> str:
         """``run/`` for the Unix socket, or '' (TCP only) if its path would be too long."""
