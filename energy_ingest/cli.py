@@ -108,11 +108,15 @@ def _create_login(args: argparse.Namespace) -> int:
 
 
 def _map_meter(args: argparse.Namespace) -> int:
-    from energy_ingest.mapping import set_mapping_sync
+    from energy_ingest.mapping import MappingError, set_mapping_sync
 
     url = args.database_url or os.environ.get("MAPPING_DATABASE_URL") or _need_env("DATABASE_URL")
-    result = set_mapping_sync(url, args.meter, args.vehicle, args.valid_from)
-    print(result)
+    try:
+        result = set_mapping_sync(url, args.meter, args.vehicle, args.valid_from)
+    except MappingError as exc:
+        print(f"energy-ingest map-meter: {exc}", file=sys.stderr)
+        return 2
+    print(result.summary())
     return 0
 
 

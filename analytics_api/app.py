@@ -1,0 +1,95 @@
+"""The analytics API's FastAPI application."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+
+from analytics_api import metrics
+from analytics_api.db import Database
+from analytics_api.deps import AppContext
+from analytics_api.errors import ApiError, InvalidParameter, MalformedBody
+from analytics_api.routes import fleet, health, mappings, performance, status, telemetry
+from analytics_api.settings import AnalyticsSettings
+from analytics_api.window import Clock, utc_now
+
+log = logging.getLogger(__name__)
+
+
+def _parameter(loc: tuple[Any, ...]) -> str:
+    """``("query", "limit")`` -> ``limit``; ``("body", "vehicleId")`` -> ``vehicleId``."""
+    rest = [str(part) for part in loc[1:]]
+    return ".".join(rest) if rest else str(loc[0]) if loc else "request"
+
+
+def validation_error(exc: RequestValidationError) -> ApiError:
+    """FastAPI's validation errors in the API's error format, naming each parameter."""
+    errors = list(exc.errors())
+    bad_json = next((e for e in errors if e.get("type") == "json_invalid"), None)
+    if bad_json is not None:
+        reason = bad_json.get("ctx", {}).get("error", "")
+        return MalformedBody(f"the body is not valid JSON: {reason}".strip())
+    details = [
+        {
+            "parameter": _parameter(tuple(e.get("loc", ()))),
+            "message": str(e.get("msg", "")).removeprefix("Value error, "),
+        }
+        for e in errors
+    ]
+    first = details[0] if details else {"parameter": "request", "message": "invalid request"}
+    return InvalidParameter(first["parameter"], first["message"], details=details)
+
+
+def create_app(settings: AnalyticsSettings, *, clock: Clock = utc_now) -> FastAPI:
+    """The analytics application for ``settings``; its pools open and close with its lifespan."""
+    db = Database(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await db.open()
+        try:
+            yield
+        finally:
+            await db.close()
+
+    app = FastAPI(
+        title="Energy analytics API",
+        version="1.0.0",
+        description="Exact fleet efficiency from hourly rollups and a time-versioned meter mapping.",
+        lifespan=lifespan,
+    )
+    app.state.analytics = AppContext(settings=settings, db=db, clock=clock)
+
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> Response:
+        return JSONResponse(exc.body(), status_code=exc.status, headers=exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> Response:
+        err = validation_error(exc)
+        return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+        return JSONResponse({"error": "internal", "message": "internal error; see the server log"}, 500)
+
+    @app.middleware("http")
+    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        path = getattr(request.scope.get("route"), "path", "unmatched")
+        metrics.REQUESTS.labels(path, request.method, str(response.status_code)).inc()
+        metrics.LATENCY.labels(path).observe(time.perf_counter() - started)
+        return response
+
+    for module in (performance, fleet, status, telemetry, mappings, health):
+        app.include_router(module.router)
+    return app

@@ -1,0 +1,147 @@
+"""The API's connection pools (one per database role) and its query helpers.
+
+Every connection starts with ``TimeZone=UTC`` and the configured ``statement_timeout``;
+the reader's sessions are also read-only. Database failures become typed API errors
+(503) here, so routes never see driver exceptions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Iterator, Mapping
+from typing import Any
+
+import psycopg
+from psycopg import AsyncConnection
+from psycopg.rows import DictRow, dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
+
+from analytics_api import metrics
+from analytics_api.errors import DatabaseUnavailable, QueryTimeout
+from analytics_api.settings import AnalyticsSettings
+from sql import query
+
+Row = dict[str, Any]
+Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
+
+APPLICATION_NAME = "energy-analytics"
+READY_TIMEOUT_S = 2.0
+
+
+def session_options(statement_timeout_ms: int, *, read_only: bool) -> str:
+    """The libpq ``options`` every pooled session starts with."""
+    opts = f"-c TimeZone=UTC -c statement_timeout={statement_timeout_ms}"
+    return opts + (" -c default_transaction_read_only=on" if read_only else "")
+
+
+def make_pool(url: str, settings: AnalyticsSettings, *, name: str, max_size: int, read_only: bool) -> Pool:
+    """A closed pool; :meth:`Database.open` opens it."""
+    return AsyncConnectionPool(
+        url,
+        connection_class=AsyncConnection[DictRow],
+        kwargs={
+            "row_factory": dict_row,
+            "autocommit": True,
+            "application_name": APPLICATION_NAME,
+            "options": session_options(settings.statement_timeout_ms, read_only=read_only),
+        },
+        min_size=min(settings.pool_min_size, max_size),
+        max_size=max_size,
+        open=False,
+        name=name,
+        timeout=settings.pool_timeout_s,
+        max_waiting=settings.pool_max_waiting,
+        check=AsyncConnectionPool.check_connection,
+    )
+
+
+@contextlib.contextmanager
+def translated(statement_timeout_ms: int) -> Iterator[None]:
+    """Turn timeouts and connection failures into 503 answers."""
+    try:
+        yield
+    except psycopg.errors.QueryCanceled:
+        metrics.DB_ERRORS.labels("statement_timeout").inc()
+        raise QueryTimeout(
+            f"the query exceeded the statement timeout of {statement_timeout_ms} ms; narrow the window"
+        ) from None
+    except (PoolTimeout, TooManyRequests) as exc:
+        metrics.DB_ERRORS.labels("pool").inc()
+        raise DatabaseUnavailable(
+            f"no database connection available: {exc}", headers={"Retry-After": "1"}
+        ) from None
+    except psycopg.OperationalError as exc:
+        metrics.DB_ERRORS.labels("connection").inc()
+        raise DatabaseUnavailable(f"database unreachable: {exc}", headers={"Retry-After": "5"}) from None
+
+
+class Database:
+    """The reader pool (all reads) and the small mapper pool (mapping writes)."""
+
+    def __init__(self, settings: AnalyticsSettings) -> None:
+        self._timeout_ms = settings.statement_timeout_ms
+        self._ready_timeout_s = min(READY_TIMEOUT_S, settings.pool_timeout_s)
+        self.reader = make_pool(
+            settings.database_url,
+            settings,
+            name="analytics-reader",
+            max_size=settings.pool_max_size,
+            read_only=True,
+        )
+        self.mapper = make_pool(
+            settings.mapper_url,
+            settings,
+            name="analytics-mapper",
+            max_size=settings.mapping_pool_max_size,
+            read_only=False,
+        )
+
+    async def open(self) -> None:
+        """Start both pools without waiting: the API starts even while the database is down."""
+        await self.reader.open(wait=False)
+        await self.mapper.open(wait=False)
+
+    async def close(self) -> None:
+        """Close both pools."""
+        await self.mapper.close()
+        await self.reader.close()
+
+    async def fetch_all(self, name: str, params: Mapping[str, Any]) -> list[Row]:
+        """All rows of the named query ``sql/queries/<name>.sql``."""
+        with translated(self._timeout_ms):
+            async with self.reader.connection() as conn:
+                cur = await conn.execute(query(name), params)
+                return await cur.fetchall()
+
+    async def fetch_one(self, name: str, params: Mapping[str, Any]) -> Row | None:
+        """The first row of the named query, if any."""
+        with translated(self._timeout_ms):
+            async with self.reader.connection() as conn:
+                cur = await conn.execute(query(name), params)
+                return await cur.fetchone()
+
+    @contextlib.asynccontextmanager
+    async def reader_connection(self) -> AsyncIterator[AsyncConnection[DictRow]]:
+        """A read-only connection, for work that takes more than one query."""
+        with translated(self._timeout_ms):
+            async with self.reader.connection() as conn:
+                yield conn
+
+    @contextlib.asynccontextmanager
+    async def mapper_connection(self) -> AsyncIterator[AsyncConnection[DictRow]]:
+        """A connection of the mapper role (autocommit; open a transaction for writes)."""
+        with translated(self._timeout_ms):
+            async with self.mapper.connection() as conn:
+                yield conn
+
+    async def ready(self) -> dict[str, bool]:
+        """Whether each pool can run a query right now."""
+        result = {}
+        for label, pool in (("reader", self.reader), ("mapper", self.mapper)):
+            try:
+                async with pool.connection(timeout=self._ready_timeout_s) as conn:
+                    await conn.execute("SELECT 1")
+                result[label] = True
+            except (psycopg.Error, PoolTimeout, TooManyRequests):
+                result[label] = False
+        return result

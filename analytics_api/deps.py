@@ -1,0 +1,107 @@
+"""Request dependencies, as ``Annotated`` aliases: context, callers, windows, path ids."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Path, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from analytics_api.db import Database
+from analytics_api.errors import Forbidden, Unauthenticated
+from analytics_api.settings import AnalyticsSettings
+from analytics_api.window import Clock, Window, resolve_window
+from energy_ingest.tokens import InvalidTokenError, Principal, Scope, verify
+from schemas.readings import ID_PATTERN
+
+READ_SCOPES = (Scope.ANALYST, Scope.ADMIN)
+WRITE_SCOPES = (Scope.ADMIN,)
+DEFAULT_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class AppContext:
+    """What every request needs: settings, database and clock (set up by ``create_app``)."""
+
+    settings: AnalyticsSettings
+    db: Database
+    clock: Clock
+
+
+def get_context(request: Request) -> AppContext:
+    """The application's context."""
+    ctx = request.app.state.analytics
+    assert isinstance(ctx, AppContext)
+    return ctx
+
+
+Context = Annotated[AppContext, Depends(get_context)]
+
+_bearer = HTTPBearer(auto_error=False, description="an analyst or admin token (admin to change mappings)")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _authenticate(
+    ctx: AppContext,
+    request: Request,
+    credentials: HTTPAuthorizationCredentials | None,
+    allowed: tuple[Scope, ...],
+) -> Principal | None:
+    if ctx.settings.auth_disabled:
+        return None
+    if credentials is None:
+        if request.headers.get("authorization"):
+            raise Unauthenticated("Authorization must be 'Bearer <token>'")
+        raise Unauthenticated("missing Authorization: Bearer <token> header")
+    assert ctx.settings.auth_secret is not None  # the settings refuse auth without a secret
+    try:
+        principal = verify(ctx.settings.auth_secret, credentials.credentials.strip())
+    except InvalidTokenError as exc:
+        raise Unauthenticated(f"invalid token: {exc}") from None
+    if principal.scope not in allowed:
+        wanted = " or ".join(s.value for s in allowed)
+        raise Forbidden(f"a {principal.scope.value} token cannot do this; it needs the {wanted} scope")
+    return principal
+
+
+def require_reader(ctx: Context, request: Request, credentials: Credentials) -> Principal | None:
+    """An analyst or admin caller (``None`` only when auth is disabled)."""
+    return _authenticate(ctx, request, credentials, READ_SCOPES)
+
+
+def require_admin(ctx: Context, request: Request, credentials: Credentials) -> Principal | None:
+    """An admin caller (``None`` only when auth is disabled)."""
+    return _authenticate(ctx, request, credentials, WRITE_SCOPES)
+
+
+Reader = Annotated[Principal | None, Depends(require_reader)]
+Admin = Annotated[Principal | None, Depends(require_admin)]
+
+
+def time_window(
+    ctx: Context,
+    from_: Annotated[
+        str | None,
+        Query(alias="from", description="window start, RFC 3339 with offset (default: `to` minus 24 h)"),
+    ] = None,
+    to: Annotated[
+        str | None, Query(description="window end, exclusive, RFC 3339 with offset (default: now)")
+    ] = None,
+) -> Window:
+    """The half-open window ``[from, to)`` of the request, capped at ``MAX_WINDOW_DAYS``."""
+    return resolve_window(
+        from_,
+        to,
+        now=ctx.clock(),
+        default_length=DEFAULT_WINDOW,
+        max_length=timedelta(days=ctx.settings.max_window_days),
+    )
+
+
+TimeWindow = Annotated[Window, Depends(time_window)]
+
+_ID_DOC = "1 to 64 letters, digits or ._:-"
+VehicleId = Annotated[str, Path(alias="vehicleId", pattern=ID_PATTERN, description=f"vehicle id: {_ID_DOC}")]
+MeterId = Annotated[str, Path(alias="meterId", pattern=ID_PATTERN, description=f"meter id: {_ID_DOC}")]

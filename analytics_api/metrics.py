@@ -1,0 +1,14 @@
+"""Prometheus metrics of the analytics API."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+REQUESTS = Counter("analytics_requests_total", "HTTP requests", ["route", "method", "status"])
+LATENCY = Histogram(
+    "analytics_request_seconds",
+    "Time to answer a request",
+    ["route"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+DB_ERRORS = Counter("analytics_db_errors_total", "Database failures answered as 503", ["kind"])

@@ -1,0 +1,69 @@
+"""Analytics API configuration, resolved once at start-up from the environment."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from energy_ingest.tokens import MIN_SECRET_LENGTH
+
+
+class AnalyticsSettings(BaseSettings):
+    """Every knob of the analytics API. Environment names are given as aliases."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        validation_alias=AliasChoices("ANALYTICS_DATABASE_URL", "DATABASE_URL"),
+        description="PostgreSQL URL of a member of energy_reader (read only)",
+    )
+    mapping_database_url: str | None = Field(
+        None,
+        validation_alias="MAPPING_DATABASE_URL",
+        description="PostgreSQL URL of a member of energy_mapper; defaults to database_url",
+    )
+    host: str = Field("127.0.0.1", validation_alias="ANALYTICS_HOST")
+    port: int = Field(3001, ge=1, le=65535, validation_alias="ANALYTICS_PORT")
+    auth_secret: str | None = Field(None, validation_alias="AUTH_SECRET")
+    auth_disabled: bool = Field(
+        False,
+        validation_alias="AUTH_DISABLED",
+        description="must be set explicitly to serve anonymous callers",
+    )
+    statement_timeout_ms: int = Field(5000, ge=1, validation_alias="STATEMENT_TIMEOUT_MS")
+    max_window_days: int = Field(366, ge=1, validation_alias="MAX_WINDOW_DAYS")
+    low_efficiency_threshold: float = Field(0.85, gt=0, validation_alias="LOW_EFFICIENCY_THRESHOLD")
+    stale_after_s: int = Field(
+        300,
+        ge=1,
+        validation_alias="STALE_AFTER_S",
+        description="a device not heard from for this long is stale (and not 'reporting')",
+    )
+    pool_min_size: int = Field(1, ge=0, validation_alias="ANALYTICS_POOL_MIN_SIZE")
+    pool_max_size: int = Field(10, ge=1, validation_alias="ANALYTICS_POOL_MAX_SIZE")
+    mapping_pool_max_size: int = Field(2, ge=1, validation_alias="MAPPING_POOL_MAX_SIZE")
+    pool_timeout_s: float = Field(
+        5.0, gt=0, validation_alias="ANALYTICS_POOL_TIMEOUT_S", description="wait for a free connection"
+    )
+    pool_max_waiting: int = Field(
+        200,
+        ge=0,
+        validation_alias="ANALYTICS_POOL_MAX_WAITING",
+        description="requests queued for a connection before answering 503 (0: unbounded)",
+    )
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+
+    @model_validator(mode="after")
+    def _checked(self) -> AnalyticsSettings:
+        if not self.auth_disabled and not self.auth_secret:
+            raise ValueError("AUTH_SECRET is required (or set AUTH_DISABLED=true explicitly)")
+        if self.auth_secret is not None and len(self.auth_secret) < MIN_SECRET_LENGTH:
+            raise ValueError(f"AUTH_SECRET must be at least {MIN_SECRET_LENGTH} characters")
+        if self.pool_min_size > self.pool_max_size:
+            raise ValueError("ANALYTICS_POOL_MIN_SIZE must not exceed ANALYTICS_POOL_MAX_SIZE")
+        return self
+
+    @property
+    def mapper_url(self) -> str:
+        """The URL mapping writes use (the reader's when no mapper URL is configured)."""
+        return self.mapping_database_url or self.database_url

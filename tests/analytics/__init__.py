@@ -1,0 +1,1 @@
+"""Tests of the analytics API against a real PostgreSQL."""

@@ -1,0 +1,295 @@
+"""Helpers of the analytics tests: a throwaway PostgreSQL, databases, data loaders, clients.
+
+The server runs as the ``postgres`` user when the tests run as root (initdb refuses
+root), with password authentication on a free local port. Readings are loaded the way
+the consumer stores them: COPY into its staging tables, then its real merge queries
+(history, status and hourly rollups), so rollups are built exactly as in production.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import pwd
+import random
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+from fastapi import FastAPI
+from psycopg import sql as pgsql
+
+from analytics_api.settings import AnalyticsSettings
+from energy_ingest.logins import ServiceRole, ensure_login
+from energy_ingest.migrate import migrate
+from energy_ingest.tokens import Scope, issue
+from sql import query
+
+SECRET = "analytics-test-secret-" + "x" * 32
+METER_TYPES = ["text", "timestamptz", "float8", "float8", "timestamptz", "int4", "int8"]
+VEHICLE_TYPES = ["text", "timestamptz", "float8", "float8", "float8", "timestamptz", "int4", "int8"]
+NOW = datetime(2024, 3, 12, 12, 0, tzinfo=UTC)
+
+MeterRow = tuple[str, datetime, float, float]
+"""meter id, reading time, kWh AC, volts"""
+VehicleRow = tuple[str, datetime, float, float, float]
+"""vehicle id, reading time, SoC, kWh DC, battery temperature"""
+
+
+def bindir() -> Path | None:
+    """The PostgreSQL server binaries of this machine, if any."""
+    found = shutil.which("pg_config")
+    if found:
+        out = subprocess.run([found, "--bindir"], capture_output=True, text=True, check=False).stdout.strip()
+        if out and (Path(out) / "initdb").exists():
+            return Path(out)
+    candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin"), key=lambda p: int(p.parent.name))
+    return candidates[-1] if candidates else None
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _as_postgres(argv: list[str]) -> list[str]:
+    return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
+
+
+def _wait_ready(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            psycopg.connect(url, connect_timeout=2).close()
+            return
+        except psycopg.OperationalError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"PostgreSQL did not start:\n{log.read_text()}") from None
+            time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def postgres_server(binaries: Path) -> Iterator[str]:
+    """A fresh server; yields a superuser URL; stops it and deletes its files afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="analytics-pg-"))
+    password = secrets.token_hex(16)
+    (root / "pw").write_text(password)
+    if os.geteuid() == 0:
+        user = pwd.getpwnam("postgres")
+        for path in (root, root / "pw"):
+            os.chown(path, user.pw_uid, user.pw_gid)
+    data = root / "data"
+    subprocess.run(
+        _as_postgres([str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "--auth=scram-sha-256",
+                      f"--pwfile={root / 'pw'}", "--no-locale", "-E", "UTF8"]),
+        check=True, capture_output=True,
+    )  # fmt: skip
+    port = _free_port()
+    log_path = root / "server.log"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(
+            _as_postgres([str(binaries / "postgres"), "-D", str(data), "-p", str(port), "-k", str(root),
+                          "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off",
+                          "-c", "synchronous_commit=off", "-c", "full_page_writes=off"]),
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    url = f"postgresql://postgres:{password}@127.0.0.1:{port}/postgres"
+    try:
+        _wait_ready(url, server, log_path)
+        yield url
+    finally:
+        # the whole group: runuser does not pass SIGINT (fast shutdown) on to postgres
+        os.killpg(server.pid, signal.SIGINT)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Database:
+    """One migrated database and the URLs of its owner, reader and mapper users."""
+
+    admin: str
+    reader: str
+    mapper: str
+
+
+def create_database(admin_url: str, name: str) -> Database:
+    """A new database with every migration applied and a reader and a mapper login."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(pgsql.SQL("CREATE DATABASE {}").format(pgsql.Identifier(name)))
+    url = admin_url.rsplit("/", 1)[0] + "/" + name
+    migrate(url)
+    reader = ensure_login(url, "analytics_reader", "reader-pw", ServiceRole.READER)
+    mapper = ensure_login(url, "analytics_mapper", "mapper-pw", ServiceRole.MAPPER)
+    return Database(url, reader, mapper)
+
+
+class Clock:
+    """A settable clock for the app."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+class Loader:
+    """Writes test data into one database as its owner."""
+
+    def __init__(self, admin_url: str) -> None:
+        self.url = admin_url
+
+    async def readings(self, meters: Sequence[MeterRow] = (), vehicles: Sequence[VehicleRow] = ()) -> None:
+        """Store one batch exactly as the consumer would (duplicates skipped, rollups updated)."""
+        days = sorted(
+            {ts.astimezone(UTC).date() for ts in [*(m[1] for m in meters), *(v[1] for v in vehicles)]}
+        )
+        async with await psycopg.AsyncConnection.connect(self.url) as conn:
+            await conn.execute(query("ensure_partitions"), {"days": days})
+            await conn.execute(query("stage_tables"))
+            await conn.commit()
+            async with conn.transaction(), conn.cursor() as cur:
+                if meters:
+                    async with cur.copy(query("copy_stage_meter")) as copy:
+                        copy.set_types(METER_TYPES)
+                        for i, (m, ts, kwh, volts) in enumerate(meters):
+                            await copy.write_row((m, ts, kwh, volts, ts + timedelta(seconds=2), 0, i))
+                    await cur.execute(query("merge_meter"))
+                if vehicles:
+                    async with cur.copy(query("copy_stage_vehicle")) as copy:
+                        copy.set_types(VEHICLE_TYPES)
+                        for i, (v, ts, soc, kwh, temp) in enumerate(vehicles):
+                            await copy.write_row((v, ts, soc, kwh, temp, ts + timedelta(seconds=2), 1, i))
+                    await cur.execute(query("merge_vehicle"))
+
+    async def mapping(self, meter_id: str, vehicle_id: str, valid: str) -> None:
+        """Insert a mapping range given as a tstzrange literal, e.g. ``[2024-01-01Z,)``."""
+        await self.execute(
+            "INSERT INTO smart_meter_mapping (meter_id, vehicle_id, valid) VALUES (%s, %s, %s::tstzrange)",
+            (meter_id, vehicle_id, valid),
+        )
+
+    async def execute(self, statement: str, params: Sequence[object] = ()) -> list[tuple[object, ...]]:
+        """Run one statement as the owner; returns its rows (if any)."""
+        async with await psycopg.AsyncConnection.connect(self.url, autocommit=True) as conn:
+            cur = await conn.execute(statement.encode(), params)
+            return await cur.fetchall() if cur.description else []
+
+
+def settings_for(db: Database, **overrides: object) -> AnalyticsSettings:
+    """Settings of an app on ``db`` with authentication on."""
+    values: dict[str, object] = {
+        "database_url": db.reader,
+        "mapping_database_url": db.mapper,
+        "auth_secret": SECRET,
+        "pool_min_size": 1,
+        "pool_max_size": 4,
+    }
+    return AnalyticsSettings(**{**values, **overrides})  # type: ignore[arg-type]
+
+
+def token(scope: Scope, subject: str = "tester") -> dict[str, str]:
+    """An Authorization header for ``scope``."""
+    return {"Authorization": f"Bearer {issue(SECRET, scope, subject)}"}
+
+
+@contextlib.asynccontextmanager
+async def serve(app: FastAPI, scope: Scope = Scope.ANALYST) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``app`` (lifespan running) sending a ``scope`` token by default."""
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        headers = token(scope)
+        async with httpx.AsyncClient(transport=transport, base_url="http://analytics", headers=headers) as c:
+            yield c
+
+
+BASE = datetime(2024, 3, 10, tzinfo=UTC)
+HOURS = 30
+T_MOVE = BASE + timedelta(hours=13, minutes=27, seconds=13, microseconds=500_000)
+MAPPINGS = (
+    ("m-a1", "v-a", "(,)"),
+    ("m-a2", "v-a", f"[{BASE + timedelta(hours=5)},)"),
+    ("m-move", "v-a", f"(,{T_MOVE})"),
+    ("m-move", "v-b", f"[{T_MOVE},)"),
+    ("m-b1", "v-b", f"[{BASE + timedelta(hours=2, minutes=17)},{BASE + timedelta(hours=20)})"),
+    ("m-b2", "v-b", f"({BASE + timedelta(hours=3)},{BASE + timedelta(hours=4)}]"),
+    ("m-idle", "v-idle", f"[{BASE + timedelta(hours=1)},{BASE + timedelta(hours=2)})"),
+)
+"""Mapping ranges of the main data set: a re-mapping inside an hour (m-move), a closed
+range, a range with exclusive/inclusive ends on whole hours (m-b2), an idle vehicle."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dataset:
+    """What the main data set covers."""
+
+    start: datetime
+    end: datetime
+    vehicles: tuple[str, ...]
+    meters: tuple[str, ...]
+
+
+def _when(rng: random.Random, i: int, exact: bool) -> datetime:
+    if exact:
+        return BASE + timedelta(minutes=i)
+    micros = rng.randrange(1_000_000) if rng.random() < 0.5 else 0
+    return BASE + timedelta(minutes=i, seconds=rng.randrange(60), microseconds=micros)
+
+
+def generate(rng: random.Random) -> tuple[list[MeterRow], list[VehicleRow]]:
+    """30 hours of once-a-minute readings with gaps, for every device of the data set."""
+    meters: list[MeterRow] = []
+    vehicles: list[VehicleRow] = []
+    for meter in ("m-a1", "m-a2", "m-move", "m-b1", "m-b2", "m-x"):
+        exact = meter == "m-b2"  # on whole minutes, without gaps: readings on its range's ends
+        for i in range(HOURS * 60):
+            if exact or rng.random() >= 0.04:
+                ts = _when(rng, i, exact)
+                meters.append((meter, ts, round(rng.uniform(0, 2.5), 3), round(rng.uniform(225, 245), 1)))
+    for vehicle, minutes in (("v-a", HOURS * 60), ("v-b", HOURS * 60), ("v-solo", 180)):
+        for i in range(minutes):
+            if rng.random() >= 0.04:
+                ts = _when(rng, i, exact=False)
+                soc, kwh = round(rng.uniform(10, 90), 2), round(rng.uniform(0, 2.2), 4)
+                vehicles.append((vehicle, ts, soc, kwh, round(rng.uniform(20, 40), 2)))
+    return meters, vehicles
+
+
+async def load_dataset(loader: Loader) -> Dataset:
+    """The main data set, loaded in shuffled batches with late and duplicate readings."""
+    rng = random.Random(20240310)
+    meters, vehicles = generate(rng)
+    rng.shuffle(meters)
+    rng.shuffle(vehicles)
+    cut_m, cut_v = len(meters) * 7 // 10, len(vehicles) * 7 // 10
+    await loader.readings(meters[:cut_m], vehicles[:cut_v])
+    # the rest arrives late (into hours already rolled up), with replays of stored
+    # readings carrying other values and duplicates inside the batch: all ignored
+    replay_m = [(m, ts, kwh + 100, v) for m, ts, kwh, v in rng.sample(meters[:cut_m], 200)]
+    replay_v = [(v, ts, s, kwh + 100, t) for v, ts, s, kwh, t in rng.sample(vehicles[:cut_v], 200)]
+    late_m, late_v = meters[cut_m:], vehicles[cut_v:]
+    await loader.readings([*late_m, *replay_m, *late_m[:50]], [*late_v, *replay_v, *late_v[:50]])
+    for meter, vehicle, valid in MAPPINGS:
+        await loader.mapping(meter, vehicle, valid)
+    return Dataset(
+        start=BASE,
+        end=BASE + timedelta(hours=HOURS),
+        vehicles=("v-a", "v-b", "v-solo", "v-idle"),
+        meters=("m-a1", "m-a2", "m-move", "m-b1", "m-b2", "m-x"),
+    )
