@@ -145,10 +145,10 @@ class FleetSummary(ApiModel):
 
 
 class VehicleStatus(ApiModel):
-    """A vehicle's newest reading."""
+    """A vehicle's newest reading (``timestamp`` is the reading time)."""
 
     vehicle_id: str
-    ts: datetime
+    timestamp: datetime
     soc: float
     kwh_delivered_dc: Exact
     battery_temp: Exact
@@ -159,10 +159,10 @@ class VehicleStatus(ApiModel):
 
 
 class MeterStatus(ApiModel):
-    """A meter's newest reading."""
+    """A meter's newest reading (``timestamp`` is the reading time)."""
 
     meter_id: str
-    ts: datetime
+    timestamp: datetime
     kwh_consumed_ac: Exact
     voltage: float
     received_at: datetime | None

@@ -45,7 +45,7 @@ async def test_vehicle_status_is_the_newest_reading(
     want = await newest(main_db, "vehicle_telemetry", "vehicle_id", "v-a")
     body = json.loads((await client.get("/v1/vehicles/v-a/status")).text, parse_float=Decimal)
     assert body["vehicleId"] == "v-a"
-    assert body["ts"] == want["ts"].isoformat().replace("+00:00", "Z")
+    assert body["timestamp"] == want["ts"].isoformat().replace("+00:00", "Z")
     assert float(body["soc"]) == want["soc"]
     assert body["kwhDeliveredDc"] == want["kwh_delivered_dc"]
     assert body["batteryTemp"] == want["battery_temp"]
@@ -62,7 +62,7 @@ async def test_meter_status_is_the_newest_reading(
     want = await newest(main_db, "meter_telemetry", "meter_id", "m-b2")
     body = (await client.get("/v1/meters/m-b2/status")).json()
     assert body["meterId"] == "m-b2"
-    assert body["ts"] == want["ts"].isoformat().replace("+00:00", "Z")
+    assert body["timestamp"] == want["ts"].isoformat().replace("+00:00", "Z")
     assert body["voltage"] == want["voltage"]
     assert body["stale"] is True
 
