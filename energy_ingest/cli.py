@@ -235,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_simulate(sub)
 
+    from energy_ingest.bench.run import add_parser as add_bench
+
+    add_bench(sub)
+
     return p
 
 

@@ -1,0 +1,130 @@
+"""Mode *pipeline*: simulator → gateway → Kafka → consumer(s) → PostgreSQL.
+
+The gateway and the consumers run as the same child processes ``energy-ingest dev``
+starts, with the per-device rate limit lifted (a benchmark posts a whole fleet from one
+client). A repetition's time runs from the first request to the commit of the last row,
+read from PostgreSQL's commit timestamps once every row is visible.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import IO
+
+from devstack import free_port
+from energy_ingest.bench.config import BenchConfig
+from energy_ingest.bench.database import BenchDatabase
+from energy_ingest.bench.memory import PeakMemory
+from energy_ingest.bench.progress import say
+from energy_ingest.bench.stats import ModeResult, RunFigure
+from energy_ingest.bench.workload import Workload
+from energy_ingest.procs import ServiceProcess, wait_http
+from energy_ingest.sim.fleet import FleetSpec
+from energy_ingest.sim.poster import PostSummary, post_all
+
+DESCRIPTION = "simulator → gateway → Kafka → consumer(s) → PostgreSQL, first request to last commit"
+UNLIMITED = "1000000000"
+
+
+@dataclass
+class PipelineServices:
+    """The gateway and ``consumers`` consumer workers, as child processes."""
+
+    env: dict[str, str]
+    consumers: int
+    sink: IO[str]
+    memory: PeakMemory
+    procs: list[ServiceProcess] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        port = free_port()
+        self.gateway_url = f"http://127.0.0.1:{port}"
+        self.env = self.env | {
+            "GATEWAY_PORT": str(port),
+            "RATE_PER_DEVICE": UNLIMITED,
+            "BURST_PER_DEVICE": UNLIMITED,
+            "CONSUMER_GROUP": "energy-bench",
+        }
+
+    def start(self) -> None:
+        """Start everything and wait for the gateway to reach Kafka."""
+        gateway = ServiceProcess("gateway", ["gateway"], self.env, sink=self.sink).start()
+        self.procs.append(gateway)
+        for i in range(1, self.consumers + 1):
+            name = f"consumer-{i}"
+            env = self.env | {"CONSUMER_INSTANCE_ID": name}
+            self.procs.append(ServiceProcess(name, ["consumer"], env, sink=self.sink).start())
+        wait_http(f"{self.gateway_url}/readyz", 90, gateway)
+        for proc in self.procs:
+            self.memory.track(proc.name, proc.pid)
+
+    def alive(self) -> bool:
+        """Whether every service is still running."""
+        return all(p.alive() for p in self.procs)
+
+    def stop(self) -> None:
+        """Record the services' last memory figures, then stop them."""
+        for proc in reversed(self.procs):
+            self.memory.untrack(proc.name)
+            proc.stop()
+
+    def post(
+        self, workload_bodies: list[tuple[int, bytes]], concurrency: int, rate: float | None
+    ) -> PostSummary:
+        """Post the bodies to the gateway (flat out, or paced at ``rate`` readings/s)."""
+        summary = asyncio.run(
+            post_all(
+                f"{self.gateway_url}/v1/ingest",
+                self.env["INGEST_TOKEN"],
+                workload_bodies,
+                concurrency=concurrency,
+                rate=rate,
+                progress=False,
+            )
+        )
+        if summary.rejected:
+            raise RuntimeError(
+                f"the gateway refused {summary.rejected} readings (HTTP {dict(summary.statuses)})"
+            )
+        return summary
+
+    def warm_up(self, db: BenchDatabase, config: BenchConfig) -> None:
+        """Post a few minutes of a fleet until the consumers store it: they have joined."""
+        say("warming up: waiting until the consumers have joined and stored a first fleet")
+        warm = Workload.generate(
+            FleetSpec(devices=config.devices, minutes=2, seed=config.seed, prefix="warm")
+        )
+        db.ensure_days(set(warm.days))
+        self.post(warm.bodies(config.batch_size), config.concurrency, None)
+        db.wait_stored(warm.unique, 120, alive=self.alive)
+
+
+def measure_pipeline(
+    db: BenchDatabase, services: PipelineServices, workload: Workload, config: BenchConfig
+) -> ModeResult:
+    """Post ``workload`` flat out ``config.repetitions`` times into emptied tables."""
+    result = ModeResult("pipeline", DESCRIPTION)
+    bodies = workload.bodies(config.batch_size)
+    say(
+        f"pipeline: {config.repetitions} x {len(workload):,} readings flat out, "
+        f"{config.batch_size} per request, {config.concurrency} in flight, {config.consumers} consumer(s)"
+    )
+    for rep in range(1, config.repetitions + 1):
+        db.truncate()
+        started = time.time()
+        summary = services.post(bodies, config.concurrency, None)
+        db.wait_stored(workload.unique, config.drain_timeout_s, alive=services.alive)
+        run = RunFigure(len(workload), db.last_commit_epoch() - started)
+        result.runs.append(run)
+        say(
+            f"pipeline {rep}/{config.repetitions}: {run.readings:,} readings in {run.seconds:.2f} s "
+            f"= {run.rate:,.0f}/s (gateway acknowledged all in {summary.seconds:.2f} s "
+            f"= {summary.readings_per_s:,.0f}/s)"
+        )
+    result.notes.append(
+        f"{config.consumers} consumer(s), {config.partitions} partitions per topic, "
+        f"{config.batch_size} readings per request, {config.concurrency} requests in flight"
+    )
+    return result
