@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import uvicorn
 from fastapi import FastAPI
 
 from analytics_api.app import create_app
 from analytics_api.settings import AnalyticsSettings
 from energy_ingest.logs import configure
+from energy_ingest.serve import serve
 
 
 def app_factory() -> FastAPI:
@@ -18,17 +18,5 @@ def app_factory() -> FastAPI:
 
 
 def run(settings: AnalyticsSettings, workers: int = 1) -> None:
-    """Serve until SIGTERM/SIGINT with uvloop and httptools."""
-    configure("analytics", settings.log_level)
-    uvicorn.run(
-        "analytics_api.main:app_factory",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    """Serve until SIGTERM/SIGINT."""
+    serve("analytics_api.main:app_factory", "analytics", settings.host, settings.port, workers, settings.log_level)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import uvicorn
 from fastapi import FastAPI
 
 from energy_ingest.logs import configure
+from energy_ingest.serve import serve
 from ingest_gateway.app import create_app
 from ingest_gateway.settings import GatewaySettings
 
@@ -18,17 +18,5 @@ def app_factory() -> FastAPI:
 
 
 def run(settings: GatewaySettings, workers: int = 1) -> None:
-    """Serve until SIGTERM/SIGINT with uvloop and httptools."""
-    configure("gateway", settings.log_level)
-    uvicorn.run(
-        "ingest_gateway.main:app_factory",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=workers,
-        loop="uvloop",
-        http="httptools",
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
+    """Serve until SIGTERM/SIGINT."""
+    serve("ingest_gateway.main:app_factory", "gateway", settings.host, settings.port, workers, settings.log_level)
