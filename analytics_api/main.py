@@ -19,4 +19,11 @@ def app_factory() -> FastAPI:
 
 def run(settings: AnalyticsSettings, workers: int = 1) -> None:
     """Serve until SIGTERM/SIGINT."""
-    serve("analytics_api.main:app_factory", "analytics", settings.host, settings.port, workers, settings.log_level)
+    serve(
+        "analytics_api.main:app_factory",
+        "analytics",
+        settings.host,
+        settings.port,
+        workers,
+        settings.log_level,
+    )

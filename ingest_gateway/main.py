@@ -19,4 +19,11 @@ def app_factory() -> FastAPI:
 
 def run(settings: GatewaySettings, workers: int = 1) -> None:
     """Serve until SIGTERM/SIGINT."""
-    serve("ingest_gateway.main:app_factory", "gateway", settings.host, settings.port, workers, settings.log_level)
+    serve(
+        "ingest_gateway.main:app_factory",
+        "gateway",
+        settings.host,
+        settings.port,
+        workers,
+        settings.log_level,
+    )
