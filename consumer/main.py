@@ -8,6 +8,7 @@ import signal
 
 from prometheus_client import start_http_server
 
+from consumer import logthrottle
 from consumer.errors import FatalError
 from consumer.settings import ConsumerSettings
 from consumer.worker import Worker
@@ -17,8 +18,15 @@ log = logging.getLogger(__name__)
 
 async def serve(settings: ConsumerSettings) -> None:
     """Run one worker until SIGTERM/SIGINT."""
+    logthrottle.install()
     if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="127.0.0.1")
+        try:
+            start_http_server(settings.metrics_port, addr=settings.metrics_host)
+        except OSError as exc:
+            raise FatalError(
+                f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port} ({exc.strerror}); "
+                "each replica needs its own CONSUMER_METRICS_PORT"
+            ) from exc
     worker = Worker(settings)
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

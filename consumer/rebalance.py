@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from aiokafka import ConsumerRebalanceListener
 from aiokafka.structs import TopicPartition
+
+from consumer import metrics
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaConsumer
@@ -20,26 +23,36 @@ class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
     ``generation``; a batch collected under an older generation is abandoned, never
     written. ``lock`` is held while a batch is written, so a revocation waits for an
     in-flight commit to finish (or to fail) before the partitions are released.
+
+    ``expected`` is, per ready partition, the stored offset that the next batch starts
+    from, which is also the consumer's position between batches. ``fresh`` holds the
+    partitions sought since their last records: the first records after a seek may
+    start past the stored offset (Kafka's retention removed what was in between).
     """
 
     def __init__(self) -> None:
         self.generation = 0
         self.expected: dict[TopicPartition, int | None] = {}
         self.pending: set[TopicPartition] = set()
+        self.fresh: set[TopicPartition] = set()
         self.lock = asyncio.Lock()
         self.consumer: AIOKafkaConsumer | None = None
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
         async with self.lock:
             self.generation += 1
+            metrics.ASSIGNED.set(0)  # aiokafka's protocol is eager: everything is revoked
             for tp in revoked:
                 self.expected.pop(tp, None)
                 self.pending.discard(tp)
+                self.fresh.discard(tp)
+                metrics.forget_partition(tp.topic, tp.partition)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         self.generation += 1
         fresh = set(assigned) - set(self.expected)
         self.pending |= fresh
+        metrics.ASSIGNED.set(len(assigned))
         if self.consumer is not None and fresh:
             self.consumer.pause(*fresh)
 
@@ -47,8 +60,15 @@ class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
         """Whether records of ``tp`` may go into a batch."""
         return tp in self.expected and tp not in self.pending
 
-    def mark_stale(self, tps: list[TopicPartition]) -> None:
-        """Forget what we believed of these partitions; re-read their stored offsets."""
+    def mark_stale(self, tps: Iterable[TopicPartition]) -> None:
+        """Forget what we believed of these partitions; re-read their stored offsets.
+
+        Used whenever records were taken from Kafka but will not be written (an
+        abandoned batch): the consumer's position is past them, the stored offset is not.
+        """
+        tps = list(tps)
+        if not tps:
+            return
         for tp in tps:
             self.expected.pop(tp, None)
         self.pending |= set(tps)

@@ -13,9 +13,9 @@ class RejectGuard:
 
     def __init__(self, window: int, max_ratio: float, min_messages: int) -> None:
         self._outcomes: deque[bool] = deque(maxlen=window)
-        self._rejected = 0
         self._max_ratio = max_ratio
         self._min_messages = min(min_messages, window)
+        self._last_reason = "none"
 
     def check(self, batch: Batch) -> None:
         """Raise :class:`RejectFloodError` if, counting ``batch``, rejects exceed the share.
@@ -29,9 +29,13 @@ class RejectGuard:
         recent = outcomes[-(self._outcomes.maxlen or 1) :]
         rejected = sum(recent)
         if len(recent) >= self._min_messages and rejected > self._max_ratio * len(recent):
-            raise RejectFloodError(rejected, len(recent), self._max_ratio, batch.rejects[0].detail)
+            example = batch.rejects[0] if batch.rejects else None
+            reason = f"{example.reason}: {example.detail}" if example else self._last_reason
+            raise RejectFloodError(rejected, len(recent), self._max_ratio, reason)
 
     def commit(self, batch: Batch) -> None:
         """Record a committed batch's outcomes."""
         self._outcomes.extend([False] * (len(batch.meters) + len(batch.vehicles)))
         self._outcomes.extend([True] * len(batch.rejects))
+        if batch.rejects:
+            self._last_reason = f"{batch.rejects[-1].reason}: {batch.rejects[-1].detail}"

@@ -46,6 +46,21 @@ class ConsumerSettings(BaseSettings):
     )
     retry_initial_s: float = Field(0.2, gt=0, validation_alias="RETRY_INITIAL_S")
     retry_max_s: float = Field(10.0, gt=0, validation_alias="RETRY_MAX_S")
+    db_statement_timeout_ms: int = Field(
+        30_000,
+        ge=100,
+        validation_alias="CONSUMER_DB_STATEMENT_TIMEOUT_MS",
+        description="PostgreSQL statement_timeout of the writer's session",
+    )
+    db_idle_in_transaction_timeout_ms: int = Field(
+        10_000,
+        ge=100,
+        validation_alias="CONSUMER_DB_IDLE_TX_TIMEOUT_MS",
+        description=(
+            "PostgreSQL ends a writer session idle inside a transaction this long: a frozen "
+            "worker must not hold the locks its successor needs (a batch never idles itself)"
+        ),
+    )
     metrics_port: int = Field(
         0,
         ge=0,
@@ -53,4 +68,21 @@ class ConsumerSettings(BaseSettings):
         validation_alias="CONSUMER_METRICS_PORT",
         description="Prometheus port of this worker; 0 disables",
     )
+    metrics_host: str = Field("127.0.0.1", validation_alias="CONSUMER_METRICS_HOST")
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+
+    @property
+    def write_timeout_s(self) -> float:
+        """Longest wait for one batch transaction: well inside the poll interval."""
+        return min(120.0, self.max_poll_interval_ms / 2000)
+
+    @property
+    def rebalance_timeout_ms(self) -> int:
+        """How long the group waits for this member to rejoin: enough for an in-flight write,
+        since a revocation first lets the batch being written commit or fail."""
+        return max(self.session_timeout_ms, int(self.write_timeout_s * 1000) + 5000)
+
+    @property
+    def heartbeat_ms(self) -> int:
+        """The heartbeat interval, at most a third of the session timeout (Kafka's advice)."""
+        return min(self.heartbeat_interval_ms, self.session_timeout_ms // 3)

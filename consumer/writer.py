@@ -17,13 +17,21 @@ import psycopg
 from aiokafka.structs import TopicPartition
 
 from consumer.batch import Batch
-from consumer.errors import FencedError, RecoverableError, StalePartition
+from consumer.errors import DatabaseRejectedError, FencedError, RecoverableError, StalePartition
 from sql import query
 
 METER_TYPES = ["text", "timestamptz", "float8", "float8", "timestamptz", "int4", "int8"]
 VEHICLE_TYPES = ["text", "timestamptz", "float8", "float8", "float8", "timestamptz", "int4", "int8"]
 
-RETRYABLE_SQLSTATES = {"40001", "40P01", "55P03", "57P01", "57P02", "57P03", "53300"}
+# Connection trouble, rollbacks (deadlock, serialization), resources, operator
+# intervention (shutdown, statement timeout), lock timeout, idle-in-transaction timeout,
+# I/O error, and a day partition created by another replica at the same moment (before
+# migration 0007 made ensure_day_partitions immune to that race).
+RETRYABLE_CLASSES = ("08", "40", "53", "57")
+RETRYABLE_SQLSTATES = {"55P03", "25P03", "58030", "42P07"}
+
+Conn = psycopg.AsyncConnection[tuple[object, ...]]
+Cursor = psycopg.AsyncCursor[tuple[object, ...]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,26 +43,58 @@ class WriteResult:
     rejects: int
 
 
+@dataclass(frozen=True, slots=True)
+class SessionOptions:
+    """Per-session settings of the writer's connection."""
+
+    application_name: str = "energy-consumer"
+    statement_timeout_ms: int = 30_000
+    idle_in_transaction_timeout_ms: int = 10_000
+
+    def libpq_options(self) -> str:
+        return (
+            f"-c statement_timeout={self.statement_timeout_ms} "
+            f"-c idle_in_transaction_session_timeout={self.idle_in_transaction_timeout_ms}"
+        )
+
+
 def is_retryable(exc: BaseException) -> bool:
     """Whether a database error is worth retrying with the same batch."""
     if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
         return True
-    return isinstance(exc, psycopg.Error) and exc.sqlstate in RETRYABLE_SQLSTATES
+    if not isinstance(exc, psycopg.Error) or exc.sqlstate is None:
+        return False
+    return exc.sqlstate.startswith(RETRYABLE_CLASSES) or exc.sqlstate in RETRYABLE_SQLSTATES
+
+
+def is_missing_partition(exc: BaseException) -> bool:
+    """A row for a day whose partition is gone (dropped by retention meanwhile)."""
+    return isinstance(exc, psycopg.errors.CheckViolation) and (exc.diag.message_primary or "").startswith(
+        "no partition of relation"
+    )
 
 
 class BatchWriter:
     """Owns one connection as a member of ``energy_writer``."""
 
-    def __init__(self, database_url: str, group_id: str) -> None:
+    def __init__(self, database_url: str, group_id: str, options: SessionOptions | None = None) -> None:
         self._url = database_url
         self._group_id = group_id
-        self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
+        self._options = options or SessionOptions()
+        self._conn: Conn | None = None
         self._known_days: set[date] = set()
 
-    async def _connection(self) -> psycopg.AsyncConnection[tuple[object, ...]]:
+    async def _connection(self) -> Conn:
         if self._conn is None or self._conn.closed or self._conn.broken:
             conn = await psycopg.AsyncConnection.connect(
-                self._url, connect_timeout=5, application_name="energy-consumer"
+                self._url,
+                connect_timeout=5,
+                application_name=self._options.application_name,
+                options=self._options.libpq_options(),
+                keepalives=1,
+                keepalives_idle=10,
+                keepalives_interval=5,
+                keepalives_count=3,
             )
             await conn.execute(query("stage_tables"))
             await conn.commit()
@@ -66,25 +106,34 @@ class BatchWriter:
             await self._conn.close()
             self._conn = None
 
-    async def _guard(self, exc: psycopg.Error) -> RecoverableError | psycopg.Error:
+    async def _translate(self, exc: psycopg.Error) -> RecoverableError | DatabaseRejectedError:
+        """Map a driver error to a retry or a halt; drop a connection that is no use any more."""
         if self._conn is not None and (self._conn.broken or isinstance(exc, psycopg.OperationalError)):
             await self.close()
+        message = f"{exc.__class__.__name__}: {exc}".strip()
+        if is_missing_partition(exc):
+            self._known_days.clear()
+            return RecoverableError(f"database: {message}")
         if is_retryable(exc):
-            return RecoverableError(f"database: {exc.__class__.__name__}: {exc}".strip())
-        return exc
+            return RecoverableError(f"database: {message}")
+        return DatabaseRejectedError(exc.sqlstate, message)
 
     async def load_offsets(self, tps: set[TopicPartition]) -> dict[TopicPartition, int]:
         """The stored next offsets of these partitions (absent: never stored)."""
         try:
             conn = await self._connection()
-            async with conn.transaction():
-                cur = await conn.execute(
-                    query("load_offsets"),
-                    {"group_id": self._group_id, "topics": sorted({tp.topic for tp in tps})},
-                )
-                rows = await cur.fetchall()
+            async with conn.transaction(), conn.cursor() as cur:
+                stored = await self._read_offsets(cur, tps)
         except psycopg.Error as exc:
-            raise await self._guard(exc) from exc
+            raise await self._translate(exc) from exc
+        return stored
+
+    async def _read_offsets(self, cur: Cursor, tps: set[TopicPartition]) -> dict[TopicPartition, int]:
+        await cur.execute(
+            query("load_offsets"),
+            {"group_id": self._group_id, "topics": sorted({tp.topic for tp in tps})},
+        )
+        rows = await cur.fetchall()
         stored = {TopicPartition(str(t), int(str(p))): int(str(o)) for t, p, o in rows}
         return {tp: off for tp, off in stored.items() if tp in tps}
 
@@ -98,7 +147,7 @@ class BatchWriter:
             async with conn.transaction():
                 await conn.execute(query("ensure_partitions"), {"days": sorted(missing)})
         except psycopg.Error as exc:
-            raise await self._guard(exc) from exc
+            raise await self._translate(exc) from exc
         self._known_days |= missing
 
     async def drop_before(self, cutoff: date) -> int:
@@ -109,7 +158,7 @@ class BatchWriter:
                 cur = await conn.execute(query("drop_partitions"), {"cutoff": cutoff})
                 row = await cur.fetchone()
         except psycopg.Error as exc:
-            raise await self._guard(exc) from exc
+            raise await self._translate(exc) from exc
         self._known_days = {d for d in self._known_days if d >= cutoff}
         return int(str(row[0])) if row else 0
 
@@ -135,16 +184,10 @@ class BatchWriter:
                         )
                     await self._store_offsets(cur, batch)
         except psycopg.Error as exc:
-            raise await self._guard(exc) from exc
+            raise await self._translate(exc) from exc
         return WriteResult(meters, vehicles, len(batch.rejects))
 
-    async def _merge(
-        self,
-        cur: psycopg.AsyncCursor[tuple[object, ...]],
-        kind: str,
-        types: list[str],
-        rows: Sequence[Sequence[object]],
-    ) -> int:
+    async def _merge(self, cur: Cursor, kind: str, types: list[str], rows: Sequence[Sequence[object]]) -> int:
         async with cur.copy(query(f"copy_stage_{kind}")) as copy:
             copy.set_types(types)
             for row in rows:
@@ -153,10 +196,9 @@ class BatchWriter:
         got = await cur.fetchone()
         return int(str(got[0])) if got else 0
 
-    async def _store_offsets(self, cur: psycopg.AsyncCursor[tuple[object, ...]], batch: Batch) -> None:
-        stale: list[StalePartition] = []
+    async def _store_offsets(self, cur: Cursor, batch: Batch) -> None:
+        stale: list[TopicPartition] = []
         for tp, next_offset in sorted(batch.next_offsets.items()):
-            expected = batch.expected.get(tp)
             await cur.execute(
                 query("store_offset"),
                 {
@@ -164,10 +206,16 @@ class BatchWriter:
                     "topic": tp.topic,
                     "partition": tp.partition,
                     "next_offset": next_offset,
-                    "expected": expected,
+                    "expected": batch.expected.get(tp),
                 },
             )
             if await cur.fetchone() is None:
-                stale.append(StalePartition(tp.topic, tp.partition, expected))
+                stale.append(tp)
         if stale:
-            raise FencedError(stale)
+            actual = await self._read_offsets(cur, set(stale))
+            raise FencedError(
+                [
+                    StalePartition(tp.topic, tp.partition, batch.expected.get(tp), actual.get(tp))
+                    for tp in stale
+                ]
+            )

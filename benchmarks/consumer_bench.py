@@ -1,0 +1,222 @@
+"""Consumer throughput on its own: pre-loaded topics to stored rows, per replica.
+
+Starts a private Kafka + PostgreSQL (devstack, in a temporary folder), produces N
+readings of a realistic fleet straight into the topics (encoded as the gateway does),
+then starts R consumer replicas of a fresh group whose stored offsets sit just before
+that data, and waits for the commit that stores the last reading. Throughput is N over
+the time from the replicas' start to that commit; "steady" leaves out start-up and the
+group join (first to last commit).
+
+    .venv/bin/python benchmarks/consumer_bench.py --readings 200000 --replicas 1 2
+
+Each run uses new device ids, so every reading is really inserted (no duplicates).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import random
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import psycopg
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.structs import TopicPartition
+from prometheus_client.parser import text_string_to_metric_families
+
+from devstack import Stack, free_port
+from energy_ingest.procs import ServiceProcess
+from energy_ingest.provision import provision
+from schemas import MeterReading, VehicleReading, device_id_of, encode_kafka_value, topic_for
+from schemas.topics import ALL_TOPICS
+
+FLEET = 10_000  # meters, and as many vehicles, each reporting once a minute
+Reading = MeterReading | VehicleReading
+
+
+@dataclass
+class Result:
+    """One run: R replicas draining N readings."""
+
+    replicas: int
+    readings: int
+    wall_s: float
+    steady_s: float
+    batches: int
+
+    def row(self) -> str:
+        rate = self.readings / self.wall_s
+        steady = self.readings / self.steady_s
+        per_batch = self.readings / max(1, self.batches)
+        return (
+            f"{self.replicas:>8} {self.readings:>9,} {self.wall_s:>7.1f} {rate:>11,.0f} "
+            f"{rate / self.replicas:>12,.0f} {steady:>10,.0f} {self.batches:>8} {per_batch:>10,.0f}"
+        )
+
+
+HEADER = (
+    f"{'replicas':>8} {'readings':>9} {'wall_s':>7} {'readings/s':>11} {'per replica':>12} "
+    f"{'steady/s':>10} {'batches':>8} {'per batch':>10}"
+)
+
+
+def fleet_readings(n: int, run: int, rng: random.Random) -> list[Reading]:
+    """``n`` readings: whole fleet minutes, oldest first, meters and vehicles alike."""
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=n // (2 * FLEET) + 2)
+    out: list[Reading] = []
+    for minute in range(n // (2 * FLEET) + 1):
+        ts = start + timedelta(minutes=minute)
+        for d in range(FLEET):
+            out.append(
+                MeterReading(
+                    type="meter",
+                    meterId=f"b{run}-m{d}",
+                    kwhConsumedAc=round(rng.uniform(0, 1.2), 3),
+                    voltage=round(rng.uniform(225, 245), 1),
+                    timestamp=ts,
+                )
+            )
+            out.append(
+                VehicleReading(
+                    type="vehicle",
+                    vehicleId=f"b{run}-v{d}",
+                    soc=round(rng.uniform(5, 100), 1),
+                    kwhDeliveredDc=round(rng.uniform(0, 1.0), 3),
+                    batteryTemp=round(rng.uniform(15, 45), 1),
+                    timestamp=ts,
+                )
+            )
+    return out[:n]
+
+
+async def preload(bootstrap: str, readings: list[Reading]) -> None:
+    """Produce the readings (acks=all), 5,000 in flight at a time."""
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024
+    )
+    await producer.start()
+    try:
+        received = int(time.time() * 1000)
+        for i in range(0, len(readings), 5000):
+            futures = [
+                await producer.send(
+                    topic_for(r.type), encode_kafka_value(r, received), key=device_id_of(r).encode()
+                )
+                for r in readings[i : i + 5000]
+            ]
+            await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def end_offsets(bootstrap: str, partitions: int) -> dict[TopicPartition, int]:
+    client = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await client.start()
+    try:
+        tps = [TopicPartition(t, p) for t in ALL_TOPICS for p in range(partitions)]
+        ends: dict[TopicPartition, int] = await client.end_offsets(tps)
+        return ends
+    finally:
+        with contextlib.suppress(asyncio.CancelledError):  # aiokafka's group-less close quirk
+            await client.stop()
+
+
+def commits(admin_url: str, group: str) -> tuple[int, float, float]:
+    """(sum of the group's stored offsets, first and last commit as epoch seconds)."""
+    with psycopg.connect(admin_url) as db:
+        row = db.execute(
+            "SELECT coalesce(sum(next_offset), 0), coalesce(extract(epoch FROM min(updated_at)), 0),"
+            " coalesce(extract(epoch FROM max(updated_at)), 0) FROM consumer_offsets WHERE group_id = %s",
+            (group,),
+        ).fetchone()
+    assert row is not None
+    return int(row[0]), float(row[1]), float(row[2])
+
+
+def batches(port: int) -> int:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return sum(
+        int(s.value)
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "consumer_batch_messages_count"
+    )
+
+
+def run_once(env: dict[str, str], replicas: int, n: int, run: int, partitions: int, timeout: float) -> Result:
+    bootstrap, admin = env["KAFKA_BOOTSTRAP_SERVERS"], env["DATABASE_URL"]
+    group = f"bench-{run}"
+    start_at = asyncio.run(end_offsets(bootstrap, partitions))
+    with psycopg.connect(admin, autocommit=True) as db:
+        db.cursor().executemany(
+            "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) VALUES (%s, %s, %s, %s)",
+            [(group, tp.topic, tp.partition, off) for tp, off in start_at.items()],
+        )
+    print(f"[bench] run {run}: producing {n:,} readings", flush=True)
+    asyncio.run(preload(bootstrap, fleet_readings(n, run, random.Random(run))))  # noqa: S311 - test data
+    target = sum(start_at.values()) + n
+    print(f"[bench] run {run}: {replicas} replica(s) draining", flush=True)
+    ports = [free_port() for _ in range(replicas)]
+    started = time.time()
+    procs = [
+        ServiceProcess(
+            f"consumer-{i}",
+            ["consumer"],
+            env
+            | {
+                "CONSUMER_GROUP": group,
+                "CONSUMER_INSTANCE_ID": f"bench-{run}-{i}",
+                "CONSUMER_METRICS_PORT": str(port),
+                "LOG_LEVEL": "WARNING",
+            },
+        ).start()
+        for i, port in enumerate(ports)
+    ]
+    try:
+        deadline = time.monotonic() + timeout
+        while (done := commits(admin, group))[0] < target:
+            dead = [p for p in procs if not p.alive()]
+            if dead or time.monotonic() > deadline:
+                reason = dead[0].tail() if dead else f"not done within {timeout:.0f} s"
+                raise SystemExit(f"run {run} failed at {done[0] - sum(start_at.values())} of {n}: {reason}")
+            time.sleep(0.2)
+        total_batches = sum(batches(p) for p in ports)
+    finally:
+        for p in procs:
+            p.stop()
+    _, first, last = done
+    return Result(replicas, n, last - started, last - first, total_batches)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Consumer throughput, pre-loaded topics to stored rows")
+    parser.add_argument("--readings", type=int, default=200_000)
+    parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--partitions", type=int, default=12)
+    parser.add_argument("--timeout", type=float, default=600, help="seconds per run before giving up")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="consumer-bench-") as tmp, Stack(data_dir=Path(tmp)) as stack:
+        env = provision(
+            stack.database_url, stack.kafka_bootstrap, Path(tmp) / "secrets.json", args.partitions
+        )
+        results = [
+            run_once(env, r, args.readings, i + 1, args.partitions, args.timeout)
+            for i, r in enumerate(args.replicas)
+        ]
+    print(f"\ncommand: .venv/bin/python benchmarks/consumer_bench.py {' '.join(sys.argv[1:])}")
+    print(f"topics: {args.partitions} partitions each; fleet: {FLEET:,} meters + {FLEET:,} vehicles")
+    print(HEADER)
+    for r in results:
+        print(r.row())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""The collect step: records of ready partitions, gathered into one batch.
+
+A batch holds, per partition, records that continue exactly from the partition's stored
+offset. Whenever records are taken from Kafka and then not written (a rebalance, a
+fence, a stop, a gap), the partitions concerned are sought back to their stored offsets
+(:meth:`Collector.abandon`) before anything else is read from them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.structs import TopicPartition
+
+from consumer import metrics
+from consumer.batch import Batch
+from consumer.decode import add_records
+from consumer.rebalance import Ownership
+from consumer.retention import Retention
+from consumer.settings import ConsumerSettings
+from consumer.source import Record, poll
+
+log = logging.getLogger(__name__)
+
+
+class Collector:
+    """Builds batches of up to ``batch_max_records``, waiting at most ``batch_max_wait_ms``."""
+
+    def __init__(
+        self,
+        consumer: AIOKafkaConsumer,
+        own: Ownership,
+        retention: Retention,
+        settings: ConsumerSettings,
+        stop: asyncio.Event,
+    ) -> None:
+        self._consumer = consumer
+        self._own = own
+        self._retention = retention
+        self._max_records = settings.batch_max_records
+        self._max_wait_s = settings.batch_max_wait_ms / 1000
+        self._stop = stop
+
+    async def collect(self) -> Batch | None:
+        """A decoded batch (maybe empty), or None when the assignment changed meanwhile."""
+        self._resume_ready()
+        generation = self._own.generation
+        batch = Batch(generation=generation)
+        deadline = time.monotonic() + self._max_wait_s
+        oldest = self._retention.oldest_day()
+        while batch.messages < self._max_records and not self._stop.is_set():
+            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
+            timeout_ms = remaining_ms if batch.messages else max(remaining_ms, 100)
+            data = await poll(self._consumer, timeout_ms, self._max_records - batch.messages)
+            if self._own.generation != generation:
+                self.abandon(batch, "rebalance")
+                return None
+            for tp, records in data.items():
+                if not records or not self._own.ready(tp):
+                    continue  # a pending partition is sought again before it is read
+                kept = self._contiguous(tp, records, batch)
+                if kept is None:
+                    self.abandon(batch, "gap")
+                    self._own.mark_stale([tp])
+                    return None
+                if kept:
+                    batch.expected.setdefault(tp, self._own.expected[tp])
+                    add_records(batch, kept, oldest)
+                    batch.next_offsets[tp] = kept[-1].offset + 1
+            if remaining_ms == 0 or (not data and batch.messages):
+                break
+        return batch
+
+    def abandon(self, batch: Batch, why: str) -> None:
+        """Drop a batch unwritten: its partitions go back to their stored offsets."""
+        if not batch.next_offsets:
+            return
+        metrics.ABANDONED.labels(why).inc()
+        log.info("batch abandoned unwritten", extra={"why": why, "messages": batch.messages})
+        self._own.mark_stale(batch.next_offsets)
+
+    def _resume_ready(self) -> None:
+        ready = [tp for tp in self._consumer.paused() if self._own.ready(tp)]
+        if ready:
+            self._consumer.resume(*ready)
+
+    def _contiguous(self, tp: TopicPartition, records: list[Record], batch: Batch) -> list[Record] | None:
+        """The records, if they continue exactly where the stored offset (or batch) ends.
+
+        None means a gap that must not be skipped: the partition is re-sought. Right
+        after a seek a gap is Kafka's own retention and is accepted, loudly.
+        """
+        position = batch.next_offsets.get(tp, self._own.expected.get(tp))
+        fresh = tp in self._own.fresh
+        self._own.fresh.discard(tp)
+        first = records[0].offset
+        if position is None or first == position:
+            return records
+        where = f"{tp.topic}[{tp.partition}]"
+        if first < position:
+            metrics.OFFSET_GAPS.labels("overlap_skipped").inc()
+            return [r for r in records if r.offset >= position]
+        if fresh:
+            metrics.OFFSET_GAPS.labels("gone_from_kafka").inc()
+            log.error(
+                "records are no longer in Kafka; continuing after them",
+                extra={"partition": where, "missing_from": position, "missing_to": first - 1},
+            )
+            return records
+        metrics.OFFSET_GAPS.labels("resought").inc()
+        log.warning(
+            "records do not continue the stored offset; seeking back",
+            extra={"partition": where, "expected": position, "got": first},
+        )
+        return None

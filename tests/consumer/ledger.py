@@ -1,0 +1,240 @@
+"""The books of a fault test: what was acknowledged against what PostgreSQL holds."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from tests.consumer.fleet import Fleet
+from tests.consumer.load import Key, Load
+from tests.support import iso
+
+Conn = psycopg.Connection[tuple[Any, ...]]
+
+HISTORY = {"meter": ("meter_telemetry", "meter_id"), "vehicle": ("vehicle_telemetry", "vehicle_id")}
+
+
+@dataclass
+class Tally:
+    """One row of the fault table."""
+
+    test: str
+    acknowledged: int
+    stored: int
+    duplicates: int
+    lost: int
+    rejects: int = 0
+    recovery_s: float | None = None
+    note: str = ""
+
+    def line(self) -> str:
+        rec = "-" if self.recovery_s is None else f"{self.recovery_s:.1f}"
+        return (
+            f"{self.test:<28} acknowledged={self.acknowledged:<6} stored={self.stored:<6} "
+            f"duplicates={self.duplicates} lost={self.lost} rejects={self.rejects} recovery_s={rec}"
+            + (f"  ({self.note})" if self.note else "")
+        )
+
+
+def stored_keys(db: Conn, prefix: str) -> list[Key]:
+    """Every history row of devices starting with ``prefix``, duplicates included."""
+    keys: list[Key] = []
+    for kind, (table, col) in HISTORY.items():
+        query = sql.SQL("SELECT {c}, ts FROM {t} WHERE {c} LIKE %s").format(
+            c=sql.Identifier(col), t=sql.Identifier(table)
+        )
+        rows = db.execute(query, (prefix + "%",)).fetchall()
+        keys += [(kind, device, iso(ts)) for device, ts in rows]
+    return keys
+
+
+def _total(db: Conn, what: str, tables: list[tuple[str, str]], prefix: str) -> int:
+    total = 0
+    for table, col in tables:
+        query = sql.SQL("SELECT coalesce({w}, 0) FROM {t} WHERE {c} LIKE %s").format(
+            w=sql.SQL(what), t=sql.Identifier(table), c=sql.Identifier(col)
+        )
+        row = db.execute(query, (prefix + "%",)).fetchone()
+        total += int(row[0]) if row else 0
+    return total
+
+
+def stored_count(db: Conn, prefix: str) -> int:
+    """History rows of the devices starting with ``prefix``."""
+    return _total(db, "count(*)", list(HISTORY.values()), prefix)
+
+
+def rollup_samples(db: Conn, prefix: str) -> int:
+    """Readings counted by the hourly rollups of those devices."""
+    return _total(
+        db, "sum(samples)", [("meter_hourly", "meter_id"), ("vehicle_hourly", "vehicle_id")], prefix
+    )
+
+
+def tally(test: str, db: Conn, prefix: str, acknowledged: set[Key]) -> Tally:
+    """Compare exactly: lost = acknowledged but not stored; duplicates = a reading held
+    twice in history, or counted more than once in the hourly rollups."""
+    keys = stored_keys(db, prefix)
+    distinct = set(keys)
+    duplicates = (len(keys) - len(distinct)) + max(0, rollup_samples(db, prefix) - len(distinct))
+    return Tally(
+        test=test,
+        acknowledged=len(acknowledged),
+        stored=len(distinct),
+        duplicates=duplicates,
+        lost=len(acknowledged - distinct),
+    )
+
+
+def wait_stored(db: Conn, prefix: str, target: int, timeout: float = 120.0) -> float:
+    """Poll until ``target`` rows of ``prefix`` are stored; returns the seconds it took."""
+    started = time.monotonic()
+    deadline = started + timeout
+    last = -1
+    while time.monotonic() < deadline:
+        last = stored_count(db, prefix)
+        if last >= target:
+            return time.monotonic() - started
+        time.sleep(0.1)
+    raise AssertionError(f"only {last} of {target} readings stored after {timeout} s")
+
+
+def until(check: Callable[[], bool], timeout: float, what: str, every: float = 0.1) -> float:
+    """Poll ``check`` until true; returns the seconds it took."""
+    started = time.monotonic()
+    while not check():
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"{what}: not within {timeout} s")
+        time.sleep(every)
+    return time.monotonic() - started
+
+
+def _cols(alias: str, names: list[str]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.Identifier(alias, n) for n in names)
+
+
+def status_mismatches(history: str, status: str, col: str, fields: list[str]) -> sql.Composed:
+    """Devices whose status row is not their newest history row (or is missing)."""
+    return sql.SQL(
+        """
+        WITH newest AS (
+            SELECT DISTINCT ON ({col}) {col}, ts, {fields}
+            FROM {history} WHERE {col} LIKE %(p)s ORDER BY {col}, ts DESC
+        )
+        SELECT count(*) FROM newest n
+        FULL JOIN (SELECT * FROM {status} WHERE {col} LIKE %(p)s) s USING ({col})
+        WHERE s.ts IS DISTINCT FROM n.ts OR ({s_fields}) IS DISTINCT FROM ({n_fields})
+        """
+    ).format(
+        col=sql.Identifier(col),
+        fields=sql.SQL(", ").join(map(sql.Identifier, fields)),
+        history=sql.Identifier(history),
+        status=sql.Identifier(status),
+        s_fields=_cols("s", fields),
+        n_fields=_cols("n", fields),
+    )
+
+
+def rollup_mismatches(history: str, hourly: str, col: str, aggs: dict[str, tuple[str, str]]) -> sql.Composed:
+    """(device, hour) pairs whose rollup differs from the aggregate over history."""
+    return sql.SQL(
+        """
+        WITH agg AS (
+            SELECT {col}, date_trunc('hour', ts, 'UTC') AS hour, {aggs}, count(*) AS samples
+            FROM {history} WHERE {col} LIKE %(p)s GROUP BY 1, 2
+        )
+        SELECT count(*) FROM agg a
+        FULL JOIN (SELECT * FROM {hourly} WHERE {col} LIKE %(p)s) h USING ({col}, hour)
+        WHERE ({a_cols}, a.samples) IS DISTINCT FROM ({h_cols}, h.samples)
+        """
+    ).format(
+        col=sql.Identifier(col),
+        aggs=sql.SQL(", ").join(
+            sql.SQL("{}({}) AS {}").format(sql.SQL(fn), sql.Identifier(src), sql.Identifier(name))
+            for name, (fn, src) in aggs.items()
+        ),
+        history=sql.Identifier(history),
+        hourly=sql.Identifier(hourly),
+        a_cols=_cols("a", list(aggs)),
+        h_cols=_cols("h", list(aggs)),
+    )
+
+
+_STATUS = {
+    "meter": ("meter_telemetry", "meter_status", "meter_id", ["kwh_consumed_ac", "voltage"]),
+    "vehicle": (
+        "vehicle_telemetry",
+        "vehicle_status",
+        "vehicle_id",
+        ["soc", "kwh_delivered_dc", "battery_temp"],
+    ),
+}
+_ROLLUP: dict[str, tuple[str, str, str, dict[str, tuple[str, str]]]] = {
+    "meter": (
+        "meter_telemetry",
+        "meter_hourly",
+        "meter_id",
+        {
+            "kwh_consumed_ac": ("sum", "kwh_consumed_ac"),
+            "voltage_min": ("min", "voltage"),
+            "voltage_max": ("max", "voltage"),
+        },
+    ),
+    "vehicle": (
+        "vehicle_telemetry",
+        "vehicle_hourly",
+        "vehicle_id",
+        {
+            "kwh_delivered_dc": ("sum", "kwh_delivered_dc"),
+            "battery_temp_sum": ("sum", "battery_temp"),
+            "battery_temp_max": ("max", "battery_temp"),
+            "soc_min": ("min", "soc"),
+            "soc_max": ("max", "soc"),
+        },
+    ),
+}
+
+
+def consistency(db: Conn, prefix: str) -> dict[str, int]:
+    """Rows where hot status or hourly rollups disagree with history (all zero if sound).
+
+    Status must be the newest reading of its device; each hourly rollup must equal the
+    aggregate over the history rows of that hour (energy sums exact, as numeric).
+    """
+    out: dict[str, int] = {}
+    for kind, (history, status, col, fields) in _STATUS.items():
+        row = db.execute(status_mismatches(history, status, col, fields), {"p": prefix + "%"}).fetchone()
+        out[f"{kind}_status"] = int(row[0]) if row else -1
+    for kind, (history, hourly, col, aggs) in _ROLLUP.items():
+        row = db.execute(rollup_mismatches(history, hourly, col, aggs), {"p": prefix + "%"}).fetchone()
+        out[f"{kind}_rollup"] = int(row[0]) if row else -1
+    return out
+
+
+def settle(test: str, fleet: Fleet, load: Load, prefix: str, recovery_s: float | None = None) -> Tally:
+    """Wait for the load and the group to catch up; count, check, print and assert.
+
+    Asserts ``acknowledged = stored``, ``duplicates = 0`` and ``lost = 0``, hot status and
+    rollups consistent with history, every partition's stored offset at the topic's end
+    (no partition stalls), and that the group's offsets moved over exactly the messages
+    of the load (nothing skipped, nothing counted twice).
+    """
+    load.wait()
+    with fleet.db() as db:
+        wait_stored(db, prefix, len(load.acknowledged))
+        until(lambda: not fleet.lagging(), 60, "group caught up with the topics")
+        row = tally(test, db, prefix, load.acknowledged)
+        row.recovery_s = recovery_s
+        print(row.line())
+        assert consistency(db, prefix) == CONSISTENT
+    assert (row.stored, row.duplicates, row.lost) == (row.acknowledged, 0, 0), row.line()
+    assert fleet.consumed() >= len(load.acknowledged)
+    return row
+
+
+CONSISTENT = {"meter_status": 0, "vehicle_status": 0, "meter_rollup": 0, "vehicle_rollup": 0}
