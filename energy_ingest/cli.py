@@ -36,6 +36,7 @@ def _dev(args: argparse.Namespace) -> int:
             gateway_port=args.gateway_port,
             analytics_port=args.analytics_port,
             partitions=args.partitions,
+            metrics_port=args.metrics_port,
         )
     )
 
@@ -149,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--gateway-port", type=int, default=3000, help="(default: %(default)s)")
     dev.add_argument("--analytics-port", type=int, default=3001, help="(default: %(default)s)")
     dev.add_argument("--partitions", type=int, default=12, help="partitions per topic (default: %(default)s)")
+    dev.add_argument(
+        "--metrics-port", type=int, default=9101, help="first consumer's metrics port (default: %(default)s)"
+    )
     dev.set_defaults(func=_dev)
 
     gw = sub.add_parser(

@@ -23,6 +23,7 @@ class DevOptions:
     gateway_port: int
     analytics_port: int
     partitions: int
+    metrics_port: int
 
 
 def _say(text: str) -> None:
@@ -52,12 +53,14 @@ def run_dev(opts: DevOptions) -> int:
             "ANALYTICS_PORT": str(opts.analytics_port),
             "GATEWAY_URL": f"http://127.0.0.1:{opts.gateway_port}",
             "ANALYTICS_URL": f"http://127.0.0.1:{opts.analytics_port}",
+            "CONSUMER_METRICS_PORT_BASE": str(opts.metrics_port),
         }
         write_env_file(data / "env", env)
         services.append(ServiceProcess("gateway", ["gateway"], env).start())
         for i in range(opts.consumers):
             name = f"consumer-{i + 1}"
-            services.append(ServiceProcess(name, ["consumer"], env | {"CONSUMER_INSTANCE_ID": name}).start())
+            replica = {"CONSUMER_INSTANCE_ID": name, "CONSUMER_METRICS_PORT": str(opts.metrics_port + i)}
+            services.append(ServiceProcess(name, ["consumer"], env | replica).start())
         services.append(ServiceProcess("analytics", ["analytics"], env).start())
         wait_http(f"{env['GATEWAY_URL']}/readyz", 60, services[0])
         wait_http(f"{env['ANALYTICS_URL']}/healthz", 60, services[-1])
@@ -87,5 +90,6 @@ def _banner(env: dict[str, str], data: Path, seconds: float) -> None:
     _say(f"gateway    {env['GATEWAY_URL']}   (OpenAPI: {env['GATEWAY_URL']}/docs)")
     _say(f"analytics  {env['ANALYTICS_URL']}   (OpenAPI: {env['ANALYTICS_URL']}/docs)")
     _say(f"environment written to {data / 'env'}; in another shell: set -a; . {data / 'env'}; set +a")
+    _say(f"consumer metrics from http://127.0.0.1:{env['CONSUMER_METRICS_PORT_BASE']}/metrics upwards")
     _say(f"fleet token (INGEST_TOKEN): {env['INGEST_TOKEN']}")
     _say("Ctrl-C stops everything")
