@@ -1,9 +1,16 @@
-"""OpenAPI documentation of the ingest endpoint: bodies and every status code."""
+"""OpenAPI documentation of the gateway: the request bodies, the reading models and the
+bearer-token security scheme (the answers are in :mod:`ingest_gateway.responses`)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from schemas import MeterReading, VehicleReading
+
+READING_REF = "#/components/schemas/Reading"
 METER_EXAMPLE = {
     "type": "meter",
     "meterId": "m-123",
@@ -21,23 +28,18 @@ VEHICLE_EXAMPLE = {
 }
 
 
-def _error(example_code: str, message: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "content": {
-            "application/json": {
-                "schema": {"$ref": "#/components/schemas/ErrorBody"},
-                "example": {"error": example_code, "message": message, **extra},
-            }
-        }
-    }
-
-
-def ingest_openapi_extra(reading_schema_ref: str) -> dict[str, Any]:
+def ingest_request_body(max_records: int) -> dict[str, Any]:
     """``openapi_extra`` for POST /v1/ingest: the three body forms."""
     one_or_many = {
         "oneOf": [
-            {"$ref": reading_schema_ref},
-            {"type": "array", "items": {"$ref": reading_schema_ref}, "minItems": 1},
+            {"$ref": READING_REF},
+            {
+                "type": "array",
+                "items": {"$ref": READING_REF},
+                "minItems": 1,
+                # Not maxItems: more readings than the limit is answered 413, not 422.
+                "description": f"at most {max_records} readings (configurable; more is a 413)",
+            },
         ]
     }
     return {
@@ -53,58 +55,55 @@ def ingest_openapi_extra(reading_schema_ref: str) -> dict[str, Any]:
                     },
                 },
                 "application/x-ndjson": {
-                    "schema": {"type": "string", "description": "one reading per line"},
+                    "schema": {"type": "string", "description": "one reading (a JSON object) per line"},
+                    "example": "\n".join(
+                        [
+                            '{"type":"meter","meterId":"m-123","kwhConsumedAc":50.5,"voltage":240,"timestamp":"2023-10-27T10:00:00Z"}',
+                            '{"type":"meter","meterId":"m-123","kwhConsumedAc":1.5,"voltage":241,"timestamp":"2023-10-27T10:01:00Z"}',
+                        ]
+                    ),
                 },
             },
-        }
+        },
+        "security": [{"bearerAuth": []}],
     }
 
 
-INGEST_RESPONSES: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Malformed body", **_error("malformed_body", "malformed JSON: EOF while parsing")},
-    401: {
-        "description": "Missing or invalid token",
-        **_error("unauthenticated", "missing Authorization: Bearer <token> header"),
-    },
-    403: {
-        "description": "Token may not post for this device",
-        **_error("forbidden", "reading 0 is for device 'm-9'; this token may only post for 'm-123'", index=0),
-    },
-    413: {
-        "description": "Too many bytes or records",
-        **_error("too_large", "12000 readings in one request; the limit is 10000", limit=10000),
-    },
-    415: {
-        "description": "Unsupported Content-Type",
-        **_error(
-            "unsupported_media_type",
-            "Content-Type must be application/json or application/x-ndjson, not text/plain",
-        ),
-    },
-    422: {
-        "description": "Invalid readings; nothing was published",
-        **_error(
-            "invalid_readings",
-            "1 reading(s) invalid; nothing was published",
-            errors=[
-                {
-                    "index": 1,
-                    "field": "soc",
-                    "message": "Input should be less than or equal to 100",
-                    "type": "less_than_equal",
-                }
+def install_openapi(app: FastAPI) -> None:
+    """Add the reading models and the bearer scheme to the generated document."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        components = schema.setdefault("components", {})
+        comps = components.setdefault("schemas", {})
+        for model in (MeterReading, VehicleReading):
+            comps[model.__name__] = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        comps["Reading"] = {
+            "oneOf": [
+                {"$ref": "#/components/schemas/MeterReading"},
+                {"$ref": "#/components/schemas/VehicleReading"},
             ],
-        ),
-    },
-    429: {
-        "description": "Rate limited (see Retry-After)",
-        **_error("rate_limited", "device 'm-123' is over its rate; retry in 2 s"),
-    },
-    503: {
-        "description": "Kafka could not take the write in time (see Retry-After)",
-        **_error(
-            "kafka_unavailable",
-            "Kafka did not acknowledge the write within 5 s; nothing is acknowledged, retry later",
-        ),
-    },
-}
+            "discriminator": {
+                "propertyName": "type",
+                "mapping": {
+                    "meter": "#/components/schemas/MeterReading",
+                    "vehicle": "#/components/schemas/VehicleReading",
+                },
+            },
+        }
+        components["securitySchemes"] = {
+            "bearerAuth": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "`energy-ingest token device <id>` (that device's readings only) or "
+                "`energy-ingest token fleet` (any device)",
+            }
+        }
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections import Counter
 from collections.abc import Callable
 
 
 class DeviceRateLimiter:
-    """A token bucket per device; a request takes one token per reading, all or none."""
+    """A token bucket per device; a request takes one token per reading, all or none.
+
+    ``clock`` is injected so tests drive time instead of sleeping.
+    """
 
     def __init__(
         self,
@@ -18,39 +20,54 @@ class DeviceRateLimiter:
         clock: Callable[[], float] = time.monotonic,
         max_devices: int = 1_000_000,
     ) -> None:
-        self._rate = rate
-        self._burst = float(burst)
+        self.rate = rate
+        self.burst = burst
         self._clock = clock
         self._max_devices = max_devices
         self._buckets: dict[str, tuple[float, float]] = {}  # device -> (tokens, at)
 
     def _level(self, device: str, now: float) -> float:
-        tokens, at = self._buckets.get(device, (self._burst, now))
-        return min(self._burst, tokens + (now - at) * self._rate)
+        tokens, at = self._buckets.get(device, (float(self.burst), now))
+        return min(float(self.burst), tokens + (now - at) * self.rate)
+
+    def over_burst(self, wanted: Counter[str]) -> tuple[str, int] | None:
+        """A device with more readings than its bucket can ever hold, and how many."""
+        for dev, n in wanted.items():
+            if n > self.burst:
+                return dev, n
+        return None
 
     def try_take(self, wanted: Counter[str]) -> float:
         """Take the tokens if every device has enough; else take none.
 
         Returns 0 on success, else the seconds after which a retry can succeed.
+        Counts above the burst must be refused first with :meth:`over_burst`.
         """
-        now = self._clock()
-        levels = {dev: self._level(dev, now) for dev in wanted}
-        wait = 0.0
+        now, burst, rate, buckets = self._clock(), float(self.burst), self.rate, self._buckets
+        left: list[tuple[str, float]] = []
+        short = 0.0  # the largest missing number of tokens
         for dev, n in wanted.items():
-            if n > self._burst:
-                return math.inf
-            if levels[dev] < n:
-                wait = max(wait, (n - levels[dev]) / self._rate)
-        if wait > 0:
-            return wait
-        if len(self._buckets) + len(wanted) > self._max_devices:
+            bucket = buckets.get(dev)
+            level = burst if bucket is None else min(burst, bucket[0] + (now - bucket[1]) * rate)
+            short = max(short, n - level)
+            left.append((dev, level - n))
+        if short > 0:
+            return short / rate
+        if len(buckets) + len(left) > self._max_devices:
             self._evict_full(now)
-        for dev, n in wanted.items():
-            self._buckets[dev] = (levels[dev] - n, now)
+        for dev, tokens in left:
+            buckets[dev] = (tokens, now)
         return 0.0
+
+    def give_back(self, wanted: Counter[str]) -> None:
+        """Return tokens taken for readings that were not accepted after all (e.g. a 503)."""
+        now = self._clock()
+        for dev, n in wanted.items():
+            if dev in self._buckets:
+                self._buckets[dev] = (min(float(self.burst), self._level(dev, now) + n), now)
 
     def _evict_full(self, now: float) -> None:
         """Forget buckets that have refilled: they hold no information."""
-        full = [d for d in self._buckets if self._level(d, now) >= self._burst]
+        full = [d for d in self._buckets if self._level(d, now) >= self.burst]
         for d in full:
             del self._buckets[d]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,8 +38,17 @@ class GatewaySettings(BaseSettings):
     burst_per_device: int = Field(
         2000, ge=1, validation_alias="BURST_PER_DEVICE", description="bucket size per device"
     )
-    linger_ms: int = Field(5, ge=0, validation_alias="KAFKA_LINGER_MS")
-    max_batch_bytes: int = Field(512 * 1024, ge=16384, validation_alias="KAFKA_MAX_BATCH_BYTES")
+    linger_ms: int = Field(
+        5, ge=0, validation_alias="KAFKA_LINGER_MS", description="producer batching delay (measured)"
+    )
+    max_batch_bytes: int = Field(
+        512 * 1024, ge=16384, validation_alias="KAFKA_MAX_BATCH_BYTES", description="per-partition batch"
+    )
+    compression: Literal["none", "gzip", "snappy", "lz4", "zstd"] = Field(
+        "none",
+        validation_alias="KAFKA_COMPRESSION",
+        description="snappy, lz4 and zstd need the cramjam package installed",
+    )
     max_in_flight_records: int = Field(
         50_000,
         ge=1,
@@ -52,4 +63,13 @@ class GatewaySettings(BaseSettings):
             raise ValueError("AUTH_SECRET is required (or set AUTH_DISABLED=true explicitly)")
         if self.auth_secret is not None and len(self.auth_secret) < 32:
             raise ValueError("AUTH_SECRET must be at least 32 characters")
+        return self
+
+    @model_validator(mode="after")
+    def _codec_installed(self) -> GatewaySettings:
+        from aiokafka import codec
+
+        available = {"none": True, "gzip": True, "snappy": codec.has_snappy(), "lz4": codec.has_lz4()}
+        if not available.get(self.compression, codec.has_zstd()):
+            raise ValueError(f"KAFKA_COMPRESSION={self.compression} needs the cramjam package installed")
         return self

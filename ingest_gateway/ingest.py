@@ -1,0 +1,89 @@
+"""POST /v1/ingest, step by step: authenticate, read, validate, authorize, rate-limit, publish."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+from starlette.requests import Request
+
+from ingest_gateway import metrics
+from ingest_gateway.auth import authenticate, authorize_devices
+from ingest_gateway.errors import KafkaUnavailable, RateLimited, TooLarge, UnsupportedMediaType, retry_after
+from ingest_gateway.parse import ReadingsParser, media_type
+from ingest_gateway.publisher import Publisher
+from ingest_gateway.ratelimit import DeviceRateLimiter
+from ingest_gateway.settings import GatewaySettings
+from schemas import device_id_of
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, or 413 as soon as it is known to exceed ``limit`` bytes."""
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding not in ("", "identity"):
+        raise UnsupportedMediaType(
+            f"Content-Encoding {encoding!r} is not supported; send the body uncompressed"
+        )
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"body of {declared} bytes; the limit is {limit}", limit=limit, unit="bytes")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"body over {limit} bytes", limit=limit, unit="bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+class Ingestor:
+    """The ingest pipeline of one app; returns how many readings Kafka acknowledged."""
+
+    def __init__(self, settings: GatewaySettings, publisher: Publisher, limiter: DeviceRateLimiter) -> None:
+        self._s = settings
+        self._publisher = publisher
+        self._limiter = limiter
+        self._parser = ReadingsParser(settings.max_records, timedelta(seconds=settings.max_future_skew_s))
+
+    async def __call__(self, request: Request) -> int:
+        received = datetime.now(UTC)
+        principal = authenticate(
+            request.headers.get("authorization"), self._s.auth_secret, self._s.auth_disabled
+        )
+        kind = media_type(request.headers.get("content-type"))
+        body = await read_body(request, self._s.max_body_bytes)
+        readings = self._parser.parse(body, kind, received)
+        devices = [device_id_of(r) for r in readings]
+        authorize_devices(principal, devices)
+        wanted = Counter(devices)
+        self._take_tokens(wanted)
+        try:
+            await self._publisher.publish(readings, int(received.timestamp() * 1000))
+        except KafkaUnavailable:
+            self._limiter.give_back(wanted)
+            raise
+        for kind_, n in Counter(r.type for r in readings).items():
+            metrics.READINGS.labels(kind_).inc(n)
+        return len(readings)
+
+    def _take_tokens(self, wanted: Counter[str]) -> None:
+        limiter = self._limiter
+        over = limiter.over_burst(wanted)
+        if over is not None:
+            device, n = over
+            raise TooLarge(
+                f"{n} readings for device {device!r} in one request; a device may send at most "
+                f"{limiter.burst} at once: split the request",
+                limit=limiter.burst,
+                unit="records per device",
+                device=device,
+            )
+        wait = limiter.try_take(wanted)
+        if wait:
+            header = retry_after(wait)
+            raise RateLimited(
+                f"over the per-device rate ({limiter.rate:g}/s, burst {limiter.burst}); "
+                f"retry in {header['Retry-After']} s",
+                headers=header,
+            )
