@@ -19,6 +19,7 @@ from analytics_api.errors import ApiError, InvalidParameter, MalformedBody
 from analytics_api.routes import fleet, health, mappings, performance, status, telemetry
 from analytics_api.settings import AnalyticsSettings
 from analytics_api.window import Clock, utc_now
+from energy_ingest import http_errors
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ def create_app(settings: AnalyticsSettings, *, clock: Clock = utc_now) -> FastAP
         lifespan=lifespan,
     )
     app.state.analytics = AppContext(settings=settings, db=db, clock=clock)
+    http_errors.install(app)
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> Response:

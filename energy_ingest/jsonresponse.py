@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse
 
 
-class JsonResponse(Response):
+class JsonResponse(JSONResponse):
     """``application/json`` bodies serialised with orjson (datetimes as RFC 3339)."""
 
     media_type = "application/json"

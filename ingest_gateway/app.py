@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from starlette.exceptions import HTTPException
 
+from energy_ingest import http_errors
 from ingest_gateway.errors import GatewayError, retry_after
 from ingest_gateway.ingest import Ingestor
 from ingest_gateway.middleware import RequestMetrics
@@ -23,8 +23,6 @@ from ingest_gateway.responses import READYZ_RESPONSES, ingest_responses
 from ingest_gateway.settings import GatewaySettings
 
 log = logging.getLogger(__name__)
-
-HTTP_CODES = {404: "not_found", 405: "method_not_allowed"}
 
 
 def _log_crash(task: asyncio.Task[None]) -> None:
@@ -63,11 +61,7 @@ def create_app(settings: GatewaySettings, publisher: Publisher | None = None) ->
     async def _gateway_error(_: Request, exc: GatewayError) -> Response:
         return OrjsonResponse(exc.body(), status_code=exc.status, headers=exc.headers)
 
-    @app.exception_handler(HTTPException)
-    async def _http_error(_: Request, exc: HTTPException) -> Response:
-        code = HTTP_CODES.get(exc.status_code, "http_error")
-        body = {"error": code, "message": str(exc.detail)}
-        return OrjsonResponse(body, status_code=exc.status_code, headers=exc.headers)
+    http_errors.install(app)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> Response:
