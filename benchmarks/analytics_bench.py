@@ -1,0 +1,376 @@
+"""Analytics API latency at 1 day and at 7 days of history: it must not grow with history.
+
+Starts its own PostgreSQL (devstack, in a temporary folder or under ``--dir``), migrates,
+creates a reader login and loads history for N meters and N vehicles (one reading per
+device per minute) straight into the tables, server-side, with the hourly rollups built
+as the consumer builds them. Then, for each history size (``--days``, e.g. 1 then 7):
+
+1. starts the analytics API as a child process (one uvicorn worker) and measures, through
+   HTTP from this process, p50 and p99 of ``GET /v1/analytics/performance/{vehicleId}``
+   (random vehicles, random 24 h windows starting inside an hour) and of
+   ``GET /v1/analytics/fleet/efficiency`` (24 h windows, ``limit=50``);
+2. checks a few answers against sums over the raw readings;
+3. captures ``EXPLAIN (ANALYZE, BUFFERS)`` of the performance query (custom and generic
+   plans) and of the fleet ranking, and summarises what they read.
+
+Prints a table and writes it, with the EXPLAIN summaries, the load times and the machine,
+to ``docs/analytics-benchmark.md`` (not with ``--quick`` unless ``--out`` is given).
+
+    .venv/bin/python benchmarks/analytics_bench.py --quick        # 1,000 devices, 1 and 2 days
+    .venv/bin/python benchmarks/analytics_bench.py                # 10,000 devices, 1 and 7 days
+
+The full run loads 201.6 M readings (about 25 GiB on disk) and takes about half an hour on
+two cores; ``--dir D --keep`` keeps the data in ``D/analytics-bench`` and a later run with
+the same ``--dir`` and ``--devices`` resumes from what is there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import secrets
+import shlex
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import psycopg  # noqa: E402
+from analytics.dataset import HOUR, Fleet, Loader, State  # noqa: E402
+from analytics.explain import PlanSummary, explain, segments  # noqa: E402
+from analytics.measure import (  # noqa: E402
+    FLEET,
+    FLEET_SQL,
+    PERFORMANCE,
+    PERFORMANCE_AGAIN,
+    PERFORMANCE_SQL,
+    WINDOW,
+    AnalyticsApi,
+    Latency,
+    Request,
+    exactness,
+    fleet_requests,
+    measure,
+    measure_sql,
+    performance_requests,
+    random_window,
+)
+from analytics.report import (  # noqa: E402
+    LATENCY_HEADER,
+    LOAD_HEADER,
+    SizeResult,
+    disk_free,
+    exact_lines,
+    latency_rows,
+    load_average,
+    load_rows,
+    machine,
+    markdown,
+    plan_lines,
+    text_table,
+)
+
+from devstack.postgres import PostgresServer  # noqa: E402
+from devstack.stack import free_port  # noqa: E402
+from energy_ingest.logins import ServiceRole, ensure_login  # noqa: E402
+from energy_ingest.migrate import migrate  # noqa: E402
+from energy_ingest.tokens import Scope, issue  # noqa: E402
+
+DEFAULT_OUT = ROOT / "docs" / "analytics-benchmark.md"
+READER = "bench_reader"
+
+
+@dataclass(frozen=True)
+class Options:
+    """The parsed command line, with ``--quick`` applied."""
+
+    devices: int
+    days: list[int]
+    requests: int
+    fleet_requests: int
+    warmup: int
+    clients: int
+    jobs: int
+    seed: int
+    dir: Path | None
+    keep: bool
+    out: Path | None
+
+
+def parse(argv: list[str] | None) -> Options:
+    """Command-line options."""
+    ap = argparse.ArgumentParser(
+        description="Analytics API p50/p99 at growing history sizes (loads its own PostgreSQL).",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    ap.add_argument("--devices", type=int, default=None, help="meters and vehicles each (default 10000)")
+    ap.add_argument("--days", default=None, help="history sizes in days, ascending (default 1,7)")
+    ap.add_argument("--requests", type=int, default=None, help="measured performance requests per size (300)")
+    ap.add_argument(
+        "--fleet-requests", type=int, default=None, help="measured fleet requests (requests / 10)"
+    )
+    ap.add_argument("--warmup", type=int, default=30, help="unmeasured performance requests first")
+    ap.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
+    ap.add_argument("--jobs", type=int, default=2, help="parallel loading connections")
+    ap.add_argument("--seed", type=int, default=1, help="random seed of vehicles and windows")
+    ap.add_argument(
+        "--dir", type=Path, default=None, help="put the data in DIR/analytics-bench (default: a temp dir)"
+    )
+    ap.add_argument("--keep", action="store_true", help="do not delete the data at the end")
+    ap.add_argument(
+        "--quick", action="store_true", help="smoke run: 1,000 devices, 1 and 2 days, 100 requests"
+    )
+    ap.add_argument(
+        "--out", type=Path, default=None, help=f"Markdown report (default {DEFAULT_OUT.relative_to(ROOT)})"
+    )
+    a = ap.parse_args(argv)
+    devices = a.devices or (1000 if a.quick else 10_000)
+    days = sorted({int(d) for d in (a.days or ("1,2" if a.quick else "1,7")).split(",")})
+    for d in days:
+        Fleet.days(d)  # validates the range
+    requests = a.requests or (100 if a.quick else 300)
+    out = a.out if a.out is not None else (None if a.quick else DEFAULT_OUT)
+    return Options(
+        devices=devices,
+        days=days,
+        requests=requests,
+        fleet_requests=a.fleet_requests or max(10, requests // 10),
+        warmup=a.warmup,
+        clients=a.clients,
+        jobs=a.jobs,
+        seed=a.seed,
+        dir=a.dir,
+        keep=a.keep,
+        out=out,
+    )
+
+
+def say(message: str) -> None:
+    """Progress on stdout, timestamped."""
+    print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+
+
+class Bench:
+    """One run: the server, the data set, and the measurements at each size."""
+
+    def __init__(self, opts: Options, data: Path, pg: PostgresServer) -> None:
+        self.opts = opts
+        self.data = data
+        self.pg = pg
+        self.fleet = Fleet(opts.devices)
+        self.state = State.load(data / "state.json", opts.devices)
+        self.loader = Loader(pg.database_url, self.fleet, self.state, opts.jobs)
+        self.auth_secret = secrets.token_urlsafe(32)
+        self.reader_url = ""
+
+    def setup(self) -> None:
+        """Migrations, the reader login, the meter mapping."""
+        migrate(self.pg.database_url)
+        self.reader_url = ensure_login(
+            self.pg.database_url, READER, secrets.token_urlsafe(24), ServiceRole.READER
+        )
+        self.loader.load_mapping()
+
+    def size(self, days: int) -> SizeResult:
+        """Load up to ``days`` of history, then measure."""
+        say(f"history of {days} day(s): loading what is missing")
+        phase = self.loader.load_days(Fleet.days(days), progress=say)
+        self.loader.load_status()
+        result = SizeResult(days, len(self.state.days), self.opts.devices, phase, self._database_bytes())
+        say(f"database {result.database_bytes / 2**30:.1f} GiB; load average {load_average()}")
+        rng = random.Random(self.opts.seed * 1000 + days)  # noqa: S311 (reproducible choices)
+        history = Fleet.history(days)
+        env = {
+            "ANALYTICS_DATABASE_URL": self.reader_url,
+            "MAPPING_DATABASE_URL": self.reader_url,
+            "AUTH_SECRET": self.auth_secret,
+            "LOG_LEVEL": "WARNING",
+        }
+        token = issue(self.auth_secret, Scope.ANALYST, "bench")
+        with AnalyticsApi(env, free_port(), self.data / "analytics.log") as api:
+            o = self.opts
+            say(f"performance: {o.warmup} warm-up + {o.requests} requests, {o.clients} clients, twice")
+            warmup = performance_requests(rng, self.fleet, history, o.warmup)
+            perf = performance_requests(rng, self.fleet, history, o.requests)
+            self._record(result, measure(api.base_url, token, PERFORMANCE, warmup, perf, o.clients))
+            self._record(result, measure(api.base_url, token, PERFORMANCE_AGAIN, [], perf, o.clients))
+            base = o.days[0]
+            replay = self._performance_requests_of(base) if days > base else []
+            if replay:  # the very requests of the smallest size: the same rows, more history
+                label = f"performance, the {base}-day run's requests"
+                self._record(result, measure(api.base_url, token, label, [], replay, o.clients))
+            say(f"fleet efficiency: 3 warm-up + {o.fleet_requests} requests, {o.clients} clients")
+            warmup = fleet_requests(rng, history, 3)
+            fleet = fleet_requests(rng, history, o.fleet_requests)
+            self._record(result, measure(api.base_url, token, FLEET, warmup, fleet, o.clients))
+            result.exact = exactness(
+                self.pg.database_url, api.base_url, token, self._exact_cases(rng, history)
+            )
+        say("the same requests' queries alone, without HTTP, one at a time")
+        self._record(result, measure_sql(self.reader_url, "analytics_performance", PERFORMANCE_SQL, perf))
+        if replay:
+            label = f"{PERFORMANCE_SQL}, the {base}-day run's requests"
+            self._record(result, measure_sql(self.reader_url, "analytics_performance", label, replay))
+        self._record(result, measure_sql(self.reader_url, "analytics_fleet_efficiency", FLEET_SQL, fleet))
+        result.plans = self._plans(rng, history)
+        for label, plan in result.plans:
+            print("\n".join(plan_lines(label, plan)))
+        print("\n".join(exact_lines(result.exact)))
+        return result
+
+    def _performance_requests_of(self, days: int) -> list[Request]:
+        """The measured performance requests of the run at ``days`` (same seed, same draws)."""
+        rng = random.Random(self.opts.seed * 1000 + days)  # noqa: S311 (reproducible choices)
+        performance_requests(rng, self.fleet, Fleet.history(days), self.opts.warmup)
+        return performance_requests(rng, self.fleet, Fleet.history(days), self.opts.requests)
+
+    @staticmethod
+    def _record(result: SizeResult, latency: Latency) -> None:
+        result.latencies.append(latency)
+        say(f"  {latency.endpoint}: p50 {latency.percentile(50):.1f} ms, p99 {latency.percentile(99):.1f} ms")
+
+    def _exact_cases(
+        self, rng: random.Random, history: tuple[datetime, datetime]
+    ) -> list[tuple[str, datetime, datetime]]:
+        """Both vehicles of the first swapped pair over a window containing the swap, and three
+        random vehicles and windows."""
+        cases = []
+        if self.fleet.swaps:
+            s = self.fleet.swaps[0]
+            lo = max(history[0] + timedelta(minutes=13, seconds=7), s.at - timedelta(hours=5, minutes=13))
+            cases += [(self.fleet.vehicle(s.a), lo, lo + WINDOW), (self.fleet.vehicle(s.b), lo, lo + WINDOW)]
+        for _ in range(3):
+            lo, hi = random_window(rng, *history)
+            cases.append((self.fleet.vehicle(rng.randint(1, self.fleet.devices)), lo, hi))
+        return cases
+
+    def _plans(self, rng: random.Random, history: tuple[datetime, datetime]) -> list[tuple[str, PlanSummary]]:
+        """EXPLAIN (ANALYZE, BUFFERS): the performance query, custom and generic plan, on fresh
+        vehicles and windows; the re-mapped case; the fleet ranking."""
+        out = []
+        for mode, text in (("custom", True), ("generic", False)):
+            vid = self.fleet.vehicle(rng.randint(1, self.fleet.devices))
+            lo, hi = random_window(rng, *history)
+            plan = explain(
+                self.reader_url,
+                "analytics_performance",
+                {"vehicle_id": vid, "from": lo, "to": hi},
+                "generic" if mode == "generic" else "custom",
+                segments=segments(self.pg.database_url, vid, lo, hi),
+                text=text,
+            )
+            out.append((f"performance ({mode} plan)", plan))
+        if self.fleet.swaps:
+            s = self.fleet.swaps[-1]
+            vid = self.fleet.vehicle(s.a)
+            lo = max(history[0] + timedelta(minutes=41, seconds=3), s.at - timedelta(hours=7, minutes=41))
+            plan = explain(
+                self.reader_url,
+                "analytics_performance",
+                {"vehicle_id": vid, "from": lo, "to": lo + WINDOW},
+                "custom",
+                segments=segments(self.pg.database_url, vid, lo, lo + WINDOW),
+            )
+            out.append(("performance, meters swapped inside the window (custom plan)", plan))
+        lo, _ = random_window(rng, *history)
+        start = lo.replace(minute=0, second=0, microsecond=0)  # the API widens to whole hours
+        end = start + WINDOW + (HOUR if lo != start else timedelta())
+        plan = explain(
+            self.reader_url, "analytics_fleet_efficiency", {"from": start, "to": end, "limit": 50}, "custom"
+        )
+        out.append(("fleet efficiency (custom plan)", plan))
+        return out
+
+    def _database_bytes(self) -> int:
+        with psycopg.connect(self.pg.database_url) as conn:
+            row = conn.execute("SELECT pg_database_size(current_database())").fetchone()
+        return int(row[0]) if row else 0
+
+    def postgres_version(self) -> str:
+        """``15.18 (Debian 15.18-0+deb12u1)``."""
+        with psycopg.connect(self.pg.database_url) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+        return str(row[0]) if row else "unknown"
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; 0 when every answer was exact and every plan read only the edges."""
+    opts = parse(argv)
+    # Stop cleanly (server stopped, temporary data deleted) on SIGTERM, and on Ctrl-C even when
+    # started in the background by a shell that ignores SIGINT for its background jobs.
+    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    command = shlex.join(
+        [".venv/bin/python", "benchmarks/analytics_bench.py", *(sys.argv[1:] if argv is None else argv)]
+    )
+    started = datetime.now(UTC)
+    t0 = time.perf_counter()
+    if opts.dir is not None:
+        data = opts.dir.absolute() / "analytics-bench"
+        data.mkdir(parents=True, exist_ok=True)
+    else:
+        data = Path(tempfile.mkdtemp(prefix="analytics-bench-"))
+    say(f"data in {data} ({disk_free(data)}); load average {load_average()}")
+    load_before = load_average()
+    port_file = data / "postgres-port"
+    port = int(port_file.read_text()) if port_file.exists() else free_port()
+    port_file.write_text(f"{port}\n")
+    pg = PostgresServer(data / "postgres", port)
+    results: list[SizeResult] = []
+    try:
+        pg.start()
+        bench = Bench(opts, data, pg)
+        bench.setup()
+        for days in opts.days:
+            results.append(bench.size(days))
+        specs = machine(bench.postgres_version())
+    finally:
+        pg.stop()
+        if not opts.keep:
+            shutil.rmtree(data, ignore_errors=True)
+        else:
+            say(f"data kept in {data}")
+    print()
+    print(text_table(LATENCY_HEADER, latency_rows(results)))
+    print()
+    print(text_table(LOAD_HEADER, load_rows(results)))
+    conditions = {
+        "load average (1/5/15 min) at start": load_before,
+        "load average at end": load_average(),
+        "PostgreSQL settings": "devstack's (shared_buffers 256MB, fsync on, synchronous_commit on)",
+    }
+    if opts.out is not None:
+        opts.out.write_text(
+            markdown(
+                command=command,
+                fleet=Fleet(opts.devices),
+                results=results,
+                specs=specs,
+                conditions=conditions,
+                started=started,
+                elapsed_s=time.perf_counter() - t0,
+            )
+        )
+        say(f"report written to {opts.out}")
+    exact = all(c.ok for r in results for c in r.exact)
+    edges = all(p.edges_only() is not False for r in results for _, p in r.plans)
+    say(
+        f"done in {(time.perf_counter() - t0) / 60:.1f} min; answers exact: {exact}; "
+        f"history read only at the edges: {edges}"
+    )
+    return 0 if exact and edges else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
