@@ -51,6 +51,7 @@ from analytics.measure import (  # noqa: E402
     PERFORMANCE,
     PERFORMANCE_AGAIN,
     PERFORMANCE_SQL,
+    PERFORMANCE_SQL_CUSTOM,
     WINDOW,
     AnalyticsApi,
     Latency,
@@ -65,6 +66,7 @@ from analytics.measure import (  # noqa: E402
 from analytics.report import (  # noqa: E402
     LATENCY_HEADER,
     LOAD_HEADER,
+    SUMMARY_HEADER,
     SizeResult,
     disk_free,
     exact_lines,
@@ -74,7 +76,9 @@ from analytics.report import (  # noqa: E402
     machine,
     markdown,
     plan_lines,
+    summary_rows,
     text_table,
+    verdicts,
 )
 
 from devstack.postgres import PostgresServer  # noqa: E402
@@ -214,11 +218,16 @@ class Bench:
                 self.pg.database_url, api.base_url, token, self._exact_cases(rng, history)
             )
         say("the same requests' queries alone, without HTTP, one at a time")
-        self._record(result, measure_sql(self.reader_url, "analytics_performance", PERFORMANCE_SQL, perf))
+        name, url = "analytics_performance", self.reader_url
+        self._record(result, measure_sql(url, name, PERFORMANCE_SQL, perf))
+        suffix = f", the {base}-day run's requests" if replay else ""
         if replay:
-            label = f"{PERFORMANCE_SQL}, the {base}-day run's requests"
-            self._record(result, measure_sql(self.reader_url, "analytics_performance", label, replay))
-        self._record(result, measure_sql(self.reader_url, "analytics_fleet_efficiency", FLEET_SQL, fleet))
+            self._record(result, measure_sql(url, name, PERFORMANCE_SQL + suffix, replay))
+        custom = measure_sql(
+            url, name, PERFORMANCE_SQL_CUSTOM + suffix, replay or perf, plan_cache_mode="force_custom_plan"
+        )
+        self._record(result, custom)
+        self._record(result, measure_sql(url, "analytics_fleet_efficiency", FLEET_SQL, fleet))
         result.plans = self._plans(rng, history)
         for label, plan in result.plans:
             print("\n".join(plan_lines(label, plan)))
@@ -343,6 +352,9 @@ def main(argv: list[str] | None = None) -> int:
             say(f"data kept in {data}")
     print()
     print(text_table(LATENCY_HEADER, latency_rows(results)))
+    print()
+    print(text_table(SUMMARY_HEADER, summary_rows(results)))
+    print("\n".join(verdicts(results)))
     print()
     print(text_table(LOAD_HEADER, load_rows(results)))
     conditions = {

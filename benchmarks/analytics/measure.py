@@ -28,6 +28,7 @@ WINDOW = timedelta(hours=24)
 PERFORMANCE = "performance"
 PERFORMANCE_AGAIN = "performance, same requests again"
 PERFORMANCE_SQL = "performance query alone (SQL)"
+PERFORMANCE_SQL_CUSTOM = "performance query alone (SQL, custom plans)"
 FLEET_SQL = "fleet query alone (SQL)"
 FLEET = "fleet efficiency"
 
@@ -201,12 +202,15 @@ def query_params(req: Request) -> dict[str, Any]:
     return {"vehicle_id": req.path.rsplit("/", 1)[1], "from": start, "to": end}
 
 
-def measure_sql(url: str, name: str, endpoint: str, measured: Sequence[Request]) -> Latency:
+def measure_sql(
+    url: str, name: str, endpoint: str, measured: Sequence[Request], *, plan_cache_mode: str = "auto"
+) -> Latency:
     """The API's named query alone, for the same requests, one after another on one connection
     (prepared after five executions, as psycopg does in the API), without HTTP and Python web
     code: what the database contributes at this history size. The requests were sent through
-    HTTP just before, so their pages are in memory."""
-    options = "-c TimeZone=UTC -c default_transaction_read_only=on"
+    HTTP just before, so their pages are in memory. ``plan_cache_mode`` ``force_custom_plan``
+    plans every execution with its values (no generic plan)."""
+    options = f"-c TimeZone=UTC -c default_transaction_read_only=on -c plan_cache_mode={plan_cache_mode}"
     millis = []
     with psycopg.connect(url, autocommit=True, options=options) as conn:
         for req in measured[:10]:  # connect, prepare, plan: not counted

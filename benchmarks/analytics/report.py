@@ -11,7 +11,14 @@ from pathlib import Path
 
 from .dataset import Fleet, LoadPhase
 from .explain import EDGE_ROWS, PlanSummary
-from .measure import ExactCase, Latency, rfc3339
+from .measure import (
+    PERFORMANCE_AGAIN,
+    PERFORMANCE_SQL,
+    PERFORMANCE_SQL_CUSTOM,
+    ExactCase,
+    Latency,
+    rfc3339,
+)
 
 
 @dataclass
@@ -114,6 +121,57 @@ LATENCY_HEADER = [
     "load avg",
 ]
 LOAD_HEADER = ["phase", "days loaded", "readings inserted", "insert s", "rows/s", "vacuum s", "database"]
+
+
+SUMMARY_HEADER = [
+    "history",
+    "endpoint",
+    "HTTP p50 / p99 ms",
+    "SQL p50 / p99 ms",
+    "SQL custom plans p50 / p99 ms",
+    "pages / request",
+    "raw rows / request",
+]
+
+
+def _p50_p99(lat: Latency | None) -> str:
+    return f"{lat.percentile(50):.1f} / {lat.percentile(99):.1f}" if lat else "-"
+
+
+def summary_rows(results: list[SizeResult]) -> list[list[str]]:
+    """The smallest size's performance requests at every size: through HTTP (its second pass at
+    the smallest size), the query alone (plan cache as in the API, and custom plans), and what
+    one request touches (EXPLAIN, custom plan)."""
+    rows = []
+    base = results[0].days if results else 0
+    for r in results:
+        by = {lat.endpoint: lat for lat in r.latencies}
+        suffix = f", the {base}-day run's requests" if r.days > base else ""
+        http = by.get(f"performance{suffix}" if suffix else PERFORMANCE_AGAIN)
+        plan = next((p for label, p in r.plans if label == "performance (custom plan)"), None)
+        rows.append(
+            [
+                r.label,
+                "performance",
+                _p50_p99(http),
+                _p50_p99(by.get(PERFORMANCE_SQL + suffix)),
+                _p50_p99(by.get(PERFORMANCE_SQL_CUSTOM + suffix)),
+                str(plan.hit + plan.read) if plan else "-",
+                str(plan.rows("raw")) if plan else "-",
+            ]
+        )
+    return rows
+
+
+def verdicts(results: list[SizeResult]) -> list[str]:
+    """Whether every answer was exact and every plan read history only at the edges."""
+    cases = [c for r in results for c in r.exact]
+    plans = [p for r in results for _, p in r.plans if p.edges_only() is not None]
+    edges = sum(bool(p.edges_only()) for p in plans)
+    return [
+        f"answers equal to the sums over the raw readings: {sum(c.ok for c in cases)} of {len(cases)}",
+        f"performance plans that read history only at the window's edges: {edges} of {len(plans)}",
+    ]
 
 
 def load_rows(results: list[SizeResult]) -> list[list[str]]:
@@ -242,7 +300,19 @@ def markdown(
         "",
         f"Run {started:%Y-%m-%d %H:%M} UTC, {elapsed_s / 60:.0f} min in all.",
         "",
-        "## Latency through HTTP",
+        "## Summary: the same requests at each size",
+        "",
+        "The smallest size's measured performance requests (same vehicles, same windows, so the",
+        "same rows) at every size: through HTTP (at the smallest size, their second pass), and the",
+        "query alone with the plan cache as the API has it and with a custom plan every time.",
+        "Pages and raw rows: what one request touches (EXPLAIN below, custom plan, a random request",
+        "at that size).",
+        "",
+        markdown_table(SUMMARY_HEADER, summary_rows(results)),
+        "",
+        *[f"- {line}" for line in verdicts(results)],
+        "",
+        "## Latency",
         "",
         markdown_table(LATENCY_HEADER, latency_rows(results)),
         "",
