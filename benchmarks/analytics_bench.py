@@ -112,7 +112,6 @@ def parse(argv: list[str] | None) -> Options:
     """Command-line options."""
     ap = argparse.ArgumentParser(
         description="Analytics API p50/p99 at growing history sizes (loads its own PostgreSQL).",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     ap.add_argument("--devices", type=int, default=None, help="meters and vehicles each (default 10000)")
     ap.add_argument("--days", default=None, help="history sizes in days, ascending (default 1,7)")
@@ -120,10 +119,14 @@ def parse(argv: list[str] | None) -> Options:
     ap.add_argument(
         "--fleet-requests", type=int, default=None, help="measured fleet requests (requests / 10)"
     )
-    ap.add_argument("--warmup", type=int, default=30, help="unmeasured performance requests first")
-    ap.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
-    ap.add_argument("--jobs", type=int, default=2, help="parallel loading connections")
-    ap.add_argument("--seed", type=int, default=1, help="random seed of vehicles and windows")
+    ap.add_argument(
+        "--warmup", type=int, default=30, help="unmeasured performance requests first (default: %(default)s)"
+    )
+    ap.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients (default: %(default)s)")
+    ap.add_argument("--jobs", type=int, default=2, help="parallel loading connections (default: %(default)s)")
+    ap.add_argument(
+        "--seed", type=int, default=1, help="random seed of vehicles and windows (default: %(default)s)"
+    )
     ap.add_argument(
         "--dir", type=Path, default=None, help="put the data in DIR/analytics-bench (default: a temp dir)"
     )
