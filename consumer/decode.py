@@ -37,6 +37,8 @@ def add_records(
     oldest_day: date | None,
 ) -> None:
     """Decode ``records`` (all of one partition, in offset order) into ``batch``."""
+    # The records of one gateway request share a receive time: convert each once.
+    received_at: dict[int, datetime] = {}
     for rec in records:
         raw: bytes = rec.value if rec.value is not None else b""
         reject = None
@@ -56,8 +58,11 @@ def add_records(
                 Reject(rec.topic, rec.partition, rec.offset, rec.key, raw, reject[0], reject[1])
             )
             continue
-        received = datetime.fromtimestamp(msg.receivedAt / 1000, UTC) if msg.receivedAt is not None else None
+        received = None
         if msg.receivedAt is not None:
+            received = received_at.get(msg.receivedAt)
+            if received is None:
+                received = received_at[msg.receivedAt] = datetime.fromtimestamp(msg.receivedAt / 1000, UTC)
             batch.received_at_ms.append(msg.receivedAt)
         batch.days.add(day)
         if isinstance(msg, MeterMessage):

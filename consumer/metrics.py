@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+from bisect import bisect_left
+from collections import Counter as Tally
 from collections.abc import Mapping
 
 from aiokafka import AIOKafkaConsumer
@@ -66,8 +68,24 @@ def record_commit(
         DUPLICATES.labels(table).inc(max(0, offered - inserted))
     for reason in reject_reasons:
         REJECTS.labels(reason).inc()
-    for received in received_at_ms:
-        INGEST_TO_VISIBLE.observe(max(0.0, (committed_at_ms - received) / 1000))
+    # The records of one gateway request share their receive time: one observation each.
+    latencies = Tally(max(0.0, (committed_at_ms - r) / 1000) for r in received_at_ms)
+    observe_many(INGEST_TO_VISIBLE, latencies)
+
+
+def observe_many(histogram: Histogram, counts: Mapping[float, int]) -> None:
+    """``histogram.observe(value)`` ``n`` times for each ``value: n``, in one step per value.
+
+    A batch holds thousands of readings but few distinct receive times; observing them
+    one by one was about a tenth of a consumer's CPU. prometheus_client has no weighted
+    observe, so this adds to the same bucket and sum values ``observe`` adds to
+    (tests/unit/test_consumer_metrics.py checks it against ``observe``).
+    """
+    bounds = histogram._upper_bounds
+    buckets = histogram._buckets
+    for value, n in counts.items():
+        histogram._sum.inc(value * n)
+        buckets[bisect_left(bounds, value)].inc(n)
 
 
 def report_lag(consumer: AIOKafkaConsumer, stored: Mapping[TopicPartition, int | None]) -> None:

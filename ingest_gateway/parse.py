@@ -1,8 +1,9 @@
 """Turn a request body into validated readings, or a precise error.
 
 Validation runs straight on the raw bytes (pydantic ``validate_json``): no intermediate
-Python objects. A request is all-or-nothing, so every problem of every reading is
-reported (index and field), not just the first.
+Python objects; the receive-time rules (future skew, UTC) follow in ``schemas.clock``.
+A request is all-or-nothing, so every problem of every reading is reported (index and
+field), not just the first.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter, ValidationError
+from pydantic_core import from_json
 
 from ingest_gateway.errors import InvalidReadings, MalformedBody, TooLarge, UnsupportedMediaType
 from schemas import READING_ADAPTER, MeterReading, Reading, ValidationClock, VehicleReading
+from schemas.clock import apply_clock, future_message, raw_timestamp_is_future
 
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
 SUPPORTED_TYPES = (*JSON_TYPES, *NDJSON_TYPES)
 
 Readings = list[MeterReading | VehicleReading]
+_INVALID: Any = object()  # placeholder for an NDJSON line that failed validation
 
 
 def media_type(content_type: str | None) -> str:
@@ -46,26 +50,29 @@ class ReadingsParser:
 
     def parse(self, body: bytes, kind: str, now: datetime) -> Readings:
         """All readings of the body, validated; raises the 400, 413 or 422 error."""
-        ctx = {"clock": ValidationClock(now=now.astimezone(UTC), max_future_skew=self.skew)}
+        clock = ValidationClock(now=now.astimezone(UTC), max_future_skew=self.skew)
         if kind in NDJSON_TYPES:
-            return self._ndjson(body, ctx)
+            return self._ndjson(body, clock)
         head = body.lstrip()[:1]
         if head not in (b"{", b"["):
             raise MalformedBody("body must be a JSON object (one reading) or an array of readings")
+        single = head == b"{"
         try:
-            if head == b"{":
-                return [READING_ADAPTER.validate_json(body, context=ctx)]
-            readings = self._array.validate_json(body, context=ctx)
+            readings = [READING_ADAPTER.validate_json(body)] if single else self._array.validate_json(body)
         except ValidationError as exc:
             _raise_json_error(exc, "")
             if exc.errors()[0]["type"] == "too_long":
                 raise self._too_many(exc.errors()[0].get("ctx", {}).get("actual_length")) from None
-            raise _invalid(_field_errors(exc, 0 if head == b"{" else None)) from None
+            errors = _field_errors(exc, 0 if single else None)
+            raise _invalid(errors + _late_among_the_rest(body, single, errors, clock)) from None
         if not readings:
             raise InvalidReadings("the array is empty: send at least one reading", errors=[])
+        late = apply_clock(readings, clock)
+        if late:
+            raise _invalid([_late_error(i, clock) for i in late])
         return readings
 
-    def _ndjson(self, body: bytes, ctx: dict[str, ValidationClock]) -> Readings:
+    def _ndjson(self, body: bytes, clock: ValidationClock) -> Readings:
         lines = [line for line in body.split(b"\n") if line.strip()]
         if len(lines) > self.max_records:
             raise self._too_many(len(lines))
@@ -75,10 +82,16 @@ class ReadingsParser:
         errors: list[dict[str, Any]] = []
         for i, line in enumerate(lines):
             try:
-                readings.append(READING_ADAPTER.validate_json(line, context=ctx))
+                readings.append(READING_ADAPTER.validate_json(line))
             except ValidationError as exc:
                 _raise_json_error(exc, f" on line {i} (counting non-empty lines from 0)")
-                errors.extend(_field_errors(exc, i))
+                line_errors = _field_errors(exc, i)
+                errors.extend(line_errors + _late_among_the_rest(line, True, line_errors, clock, first=i))
+                readings.append(_INVALID)  # keeps indexes aligned with lines
+        late = apply_clock([r for r in readings if r is not _INVALID], clock)
+        if late:
+            valid_lines = [i for i, r in enumerate(readings) if r is not _INVALID]
+            errors.extend(_late_error(valid_lines[j], clock) for j in late)
         if errors:
             raise _invalid(errors)
         return readings
@@ -115,6 +128,31 @@ def _field_errors(exc: ValidationError, index: int | None) -> list[dict[str, Any
     return out
 
 
+def _late_error(index: int, clock: ValidationClock) -> dict[str, Any]:
+    return {
+        "index": index,
+        "field": "timestamp",
+        "message": f"Value error, {future_message(clock)}",
+        "type": "value_error",
+    }
+
+
+def _late_among_the_rest(
+    body: bytes, single: bool, errors: list[dict[str, Any]], clock: ValidationClock, first: int = 0
+) -> list[dict[str, Any]]:
+    """A rejected request reports every problem: the future timestamps of readings whose
+    timestamp (and type) passed validation too. Only runs when the request already failed."""
+    parsed = from_json(body)
+    items = [parsed] if single else parsed
+    judged_already = {e["index"] for e in errors if e["field"] in ("timestamp", "type")}
+    return [
+        _late_error(i, clock)
+        for i, item in enumerate(items if isinstance(items, list) else [], start=first)
+        if i not in judged_already and raw_timestamp_is_future(item, clock)
+    ]
+
+
 def _invalid(errors: list[dict[str, Any]]) -> InvalidReadings:
+    errors = sorted(errors, key=lambda e: int(e["index"]))
     bad = len({e["index"] for e in errors})
     return InvalidReadings(f"{bad} reading(s) invalid; nothing was published", errors=errors)

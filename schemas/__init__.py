@@ -7,6 +7,7 @@ from schemas.codec import (
     VehicleMessage,
     decode_kafka_value,
     encode_kafka_value,
+    validate_reading_json,
 )
 from schemas.readings import (
     BATTERY_TEMP_MAX_C,
@@ -42,4 +43,5 @@ __all__ = [
     "device_id_of",
     "encode_kafka_value",
     "topic_for",
+    "validate_reading_json",
 ]

@@ -12,6 +12,7 @@ from typing import Annotated
 
 from pydantic import Field, TypeAdapter
 
+from schemas.clock import checked, plainly_in_time
 from schemas.readings import MeterReading, Reading, ValidationClock, VehicleReading
 
 READING_ADAPTER: TypeAdapter[MeterReading | VehicleReading] = TypeAdapter(Reading)
@@ -43,6 +44,14 @@ def encode_kafka_value(reading: MeterReading | VehicleReading, received_at_ms: i
     return reading.__pydantic_serializer__.to_json(reading)[:-1] + b',"receivedAt":%d}' % received_at_ms
 
 
+def validate_reading_json(raw: bytes | str, clock: ValidationClock) -> MeterReading | VehicleReading:
+    """One reading from JSON: every schema rule, then the clock rules (UTC, future skew).
+
+    Raises ``pydantic.ValidationError``.
+    """
+    return checked(READING_ADAPTER.validate_json(raw), clock, "Reading")
+
+
 def decode_kafka_value(raw: bytes, message_time_ms: int | None) -> MeterMessage | VehicleMessage:
     """Decode and re-validate a Kafka value, strictly, straight from the bytes.
 
@@ -50,5 +59,8 @@ def decode_kafka_value(raw: bytes, message_time_ms: int | None) -> MeterMessage 
     gateway published it), never against the consumer's clock, so a backlog drained
     later is not rejected. Raises ``pydantic.ValidationError``.
     """
+    message = MESSAGE_ADAPTER.validate_json(raw)
+    if plainly_in_time(message.timestamp, message_time_ms):
+        return message
     now = datetime.fromtimestamp(message_time_ms / 1000, tz=UTC) if message_time_ms else None
-    return MESSAGE_ADAPTER.validate_json(raw, context={"clock": ValidationClock(now=now)})
+    return checked(message, ValidationClock(now=now), "KafkaMessage")

@@ -9,7 +9,9 @@ Physical bounds, documented here because they are part of the contract:
 - ``soc``: state of charge, 0 to 100 %;
 - ``batteryTemp``: -50 to 120 degrees Celsius;
 - ``timestamp``: RFC 3339 with an offset (a naive time is rejected), normalised to UTC,
-  at most ``max_future_skew`` (default 5 minutes) ahead of the receiver's clock.
+  at most ``max_future_skew`` (default 5 minutes) ahead of the receiver's clock. These
+  two rules need the receive time, so ``schemas.clock`` applies them after validation
+  (``validate_reading_json`` and ``decode_kafka_value`` do both steps).
 
 All numbers must be finite JSON numbers (strings, booleans, NaN and infinities are
 rejected). Unknown fields are rejected.
@@ -18,10 +20,10 @@ rejected). Unknown fields are rejected.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
 KWH_MAX = 1000.0
@@ -33,7 +35,7 @@ DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
 
 @dataclass(frozen=True, slots=True)
 class ValidationClock:
-    """What "now" is while validating; passed as pydantic validation context.
+    """What "now" is while validating (the receive time), for ``schemas.clock``.
 
     ``now=None`` skips the future-skew rule (used when the receive time is unknown).
     """
@@ -42,21 +44,9 @@ class ValidationClock:
     max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW
 
 
-def _check_timestamp(value: datetime, info: ValidationInfo) -> datetime:
-    utc = value.astimezone(UTC)
-    clock = info.context.get("clock") if isinstance(info.context, dict) else None
-    if isinstance(clock, ValidationClock) and clock.now is not None:
-        limit = clock.now + clock.max_future_skew
-        if utc > limit:
-            skew = int(clock.max_future_skew.total_seconds())
-            raise ValueError(
-                f"timestamp is more than {skew} s in the future (receiver time {clock.now.isoformat()})"
-            )
-    return utc
-
-
 DeviceId = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=64)]
-Timestamp = Annotated[AwareDatetime, AfterValidator(_check_timestamp)]
+# Normalised to UTC and judged against the receiver's clock by ``schemas.clock``.
+Timestamp = AwareDatetime
 Energy = Annotated[float, Field(ge=0.0, le=KWH_MAX)]
 
 _MODEL_CONFIG = ConfigDict(

@@ -23,7 +23,7 @@ from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
 from energy_ingest.jsonresponse import JsonResponse
-from schemas import READING_ADAPTER, MeterReading, ValidationClock
+from schemas import MeterReading, ValidationClock, validate_reading_json
 
 INSERT_METER = sql.SQL(
     "INSERT INTO meter_telemetry (meter_id, ts, kwh_consumed_ac, voltage, received_at)"
@@ -84,9 +84,7 @@ def create_app(settings: NaiveSettings) -> FastAPI:
     async def ingest(request: Request) -> Response:
         received = datetime.now(UTC)
         try:
-            r = READING_ADAPTER.validate_json(
-                await request.body(), context={"clock": ValidationClock(received)}
-            )
+            r = validate_reading_json(await request.body(), ValidationClock(received))
         except ValidationError as exc:
             return JsonResponse({"error": "invalid", "message": str(exc)}, status_code=422)
         async with pool.connection() as conn, conn.transaction():

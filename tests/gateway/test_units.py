@@ -130,6 +130,40 @@ def test_parser_limits_and_errors() -> None:
     assert parser.parse(within, "application/json", NOW)[0].timestamp == NOW + timedelta(minutes=4)
 
 
+def test_parser_reports_future_timestamps_with_the_other_errors() -> None:
+    """The clock rules run after pydantic; a rejected request still lists every problem."""
+    parser = ReadingsParser(max_records=10, max_future_skew=timedelta(minutes=5))
+    late = GOOD.replace(b"11:59:00Z", b"14:00:00+01:00")  # 13:00 UTC
+    broken = GOOD.replace(b'"voltage":230', b'"voltage":-1')
+    both = late.replace(b'"voltage":230', b'"voltage":-1')
+    cases = {
+        "application/json": [b"[" + b",".join([GOOD, late, broken, both]) + b"]"],
+        "application/x-ndjson": [b"\n".join([GOOD, late, b"", broken, both])],
+    }
+    for kind, (body,) in cases.items():
+        with pytest.raises(InvalidReadings) as info:
+            parser.parse(body, kind, NOW)
+        found = [(e["index"], e["field"]) for e in info.value.extra["errors"]]
+        assert found == [(1, "timestamp"), (2, "voltage"), (3, "voltage"), (3, "timestamp")], kind
+        future = info.value.extra["errors"][0]
+        assert future["type"] == "value_error"
+        assert future["message"].startswith("Value error, timestamp is more than 300 s in the future")
+    with pytest.raises(InvalidReadings) as single:
+        parser.parse(both, "application/json", NOW)
+    assert [e["field"] for e in single.value.extra["errors"]] == ["voltage", "timestamp"]
+
+
+def test_parser_normalises_every_offset_to_utc() -> None:
+    parser = ReadingsParser(max_records=10, max_future_skew=timedelta(minutes=5))
+    shifted = [
+        GOOD.replace(b"11:59:00Z", t) for t in (b"13:59:00+02:00", b"11:59:00+00:00", b"06:29:00-05:30")
+    ]
+    for reading in parser.parse(b"[" + b",".join(shifted) + b"]", "application/json", NOW):
+        assert reading.timestamp == datetime(2026, 1, 1, 11, 59, tzinfo=UTC)
+        assert reading.timestamp.utcoffset() == timedelta(0)
+        assert reading.__pydantic_serializer__.to_json(reading).endswith(b'"2026-01-01T11:59:00Z"}')
+
+
 @pytest.mark.parametrize(
     ("header", "expected"),
     [("application/json", "application/json"), ("Application/JSON; charset=utf-8", "application/json"),

@@ -10,12 +10,12 @@ import pytest
 from pydantic import ValidationError
 
 from schemas import (
-    READING_ADAPTER,
     MeterReading,
     ValidationClock,
     VehicleReading,
     decode_kafka_value,
     encode_kafka_value,
+    validate_reading_json,
 )
 
 NOW = datetime(2023, 10, 27, 10, 2, tzinfo=UTC)
@@ -38,7 +38,7 @@ VEHICLE: dict[str, Any] = {
 
 def validate(body: dict[str, Any] | bytes, now: datetime | None = NOW) -> MeterReading | VehicleReading:
     raw = body if isinstance(body, bytes) else orjson.dumps(body)
-    return READING_ADAPTER.validate_json(raw, context={"clock": ValidationClock(now=now)})
+    return validate_reading_json(raw, ValidationClock(now=now))
 
 
 def errors_of(body: dict[str, Any] | bytes) -> list[tuple[str, str]]:
@@ -139,7 +139,7 @@ def test_unknown_or_missing_type() -> None:
 def test_future_skew_limit_is_configurable_and_skippable() -> None:
     future = {**METER, "timestamp": "2023-10-27T10:30:00Z"}
     lenient = ValidationClock(now=NOW, max_future_skew=timedelta(hours=1))
-    assert READING_ADAPTER.validate_json(orjson.dumps(future), context={"clock": lenient})
+    assert validate_reading_json(orjson.dumps(future), lenient)
     assert validate(future, now=None)  # no receive time known: skew not judged
 
 
@@ -158,3 +158,15 @@ def test_kafka_value_is_judged_against_its_publish_time_not_now() -> None:
     assert decode_kafka_value(old, message_time_ms=int(NOW.timestamp() * 1000))
     with pytest.raises(ValidationError, match="in the future"):
         decode_kafka_value(old, message_time_ms=int((NOW - timedelta(hours=1)).timestamp() * 1000))
+
+
+def test_kafka_value_with_an_offset_is_normalised_and_judged_in_utc() -> None:
+    # 00:30 at +02:00 is 22:30 UTC the day before: that is the day whose partition gets it
+    value = orjson.dumps({**METER, "timestamp": "2023-10-28T00:30:00+02:00", "receivedAt": 1})
+    decoded = decode_kafka_value(value, message_time_ms=int((NOW + timedelta(hours=13)).timestamp() * 1000))
+    assert decoded.timestamp == datetime(2023, 10, 27, 22, 30, tzinfo=UTC)
+    assert decoded.timestamp.utcoffset() == timedelta(0)
+    assert decoded.timestamp.date().isoformat() == "2023-10-27"
+    with pytest.raises(ValidationError, match="in the future") as info:
+        decode_kafka_value(value, message_time_ms=int(NOW.timestamp() * 1000))
+    assert info.value.errors()[0]["loc"] == ("meter", "timestamp")
