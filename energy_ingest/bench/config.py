@@ -5,6 +5,11 @@ from __future__ import annotations
 import argparse
 from dataclasses import dataclass, fields, replace
 
+from consumer.settings import ConsumerSettings
+
+# The limit mode writes transactions as large as the consumer's (BATCH_MAX_RECORDS default).
+CONSUMER_BATCH: int = ConsumerSettings.model_fields["batch_max_records"].default
+
 
 @dataclass(frozen=True, slots=True)
 class BenchConfig:
@@ -18,7 +23,7 @@ class BenchConfig:
     concurrency: int = 8
     consumers: int = 1
     partitions: int = 12
-    writer_batch: int = 5000
+    writer_batch: int = CONSUMER_BATCH
     naive_seconds: float = 30.0
     latency_seconds: float = 20.0
     latency_shares: tuple[float, ...] = (0.25, 0.5, 0.75)
