@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
+from types import MappingProxyType
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
@@ -44,11 +46,16 @@ class Collector:
         self._max_wait_s = settings.batch_max_wait_ms / 1000
         self._stop = stop
 
-    async def collect(self) -> Batch | None:
-        """A decoded batch (maybe empty), or None when the assignment changed meanwhile."""
+    async def collect(self, after: Batch | None = None) -> Batch | None:
+        """A decoded batch (maybe empty), or None when the assignment changed meanwhile.
+
+        ``after`` is a batch still being written: this one continues where it ends, and
+        is only valid if it commits (the worker abandons this one otherwise).
+        """
         self._resume_ready()
         generation = self._own.generation
         batch = Batch(generation=generation)
+        base = after.next_offsets if after is not None else {}
         deadline = time.monotonic() + self._max_wait_s
         oldest = self._retention.oldest_day()
         while batch.messages < self._max_records and not self._stop.is_set():
@@ -61,13 +68,13 @@ class Collector:
             for tp, records in data.items():
                 if not records or not self._own.ready(tp):
                     continue  # a pending partition is sought again before it is read
-                kept = self._contiguous(tp, records, batch)
+                kept = self._contiguous(tp, records, batch, base)
                 if kept is None:
                     self.abandon(batch, "gap")
                     self._own.mark_stale([tp])
                     return None
                 if kept:
-                    batch.expected.setdefault(tp, self._own.expected[tp])
+                    batch.expected.setdefault(tp, base.get(tp, self._own.expected[tp]))
                     add_records(batch, kept, oldest)
                     batch.next_offsets[tp] = kept[-1].offset + 1
             if remaining_ms == 0 or (not data and batch.messages):
@@ -87,13 +94,19 @@ class Collector:
         if ready:
             self._consumer.resume(*ready)
 
-    def _contiguous(self, tp: TopicPartition, records: list[Record], batch: Batch) -> list[Record] | None:
+    def _contiguous(
+        self,
+        tp: TopicPartition,
+        records: list[Record],
+        batch: Batch,
+        base: Mapping[TopicPartition, int] = MappingProxyType({}),
+    ) -> list[Record] | None:
         """The records, if they continue exactly where the stored offset (or batch) ends.
 
         None means a gap that must not be skipped: the partition is re-sought. Right
         after a seek a gap is Kafka's own retention and is accepted, loudly.
         """
-        position = batch.next_offsets.get(tp, self._own.expected.get(tp))
+        position = batch.next_offsets.get(tp, base.get(tp, self._own.expected.get(tp)))
         fresh = tp in self._own.fresh
         self._own.fresh.discard(tp)
         first = records[0].offset

@@ -48,10 +48,15 @@ class Retention:
             return None
         return self._today() - timedelta(days=self._days)
 
+    def due(self) -> bool:
+        """Whether :meth:`apply` has work to do now (it needs the writer's connection)."""
+        cutoff = self.oldest_day()
+        return not (cutoff is None or cutoff == self._done_for or self._clock() < self._next_try)
+
     async def apply(self) -> None:
         """Drop the days before the horizon if not done yet for this horizon."""
         cutoff = self.oldest_day()
-        if cutoff is None or cutoff == self._done_for or self._clock() < self._next_try:
+        if cutoff is None or not self.due():
             return
         try:
             dropped = await self._writer.drop_before(cutoff)

@@ -5,6 +5,11 @@ The chain, from Kafka to PostgreSQL, built here from its steps: ``getmany`` and
 (halt on a flood) → :class:`BatchWriter` (one transaction with the offsets) →
 :class:`OffsetMirror` (Kafka commit for lag dashboards only; PostgreSQL holds the
 offsets that count).
+
+One batch is written (by a task) while the next is collected and decoded, so Python's
+decoding overlaps PostgreSQL's work. The next batch continues exactly where the one in
+flight ends and is abandoned if that one is not written; a failed write is retried (or
+given up) with nothing else in flight, as before.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import logging
 import os
 import time
+from enum import Enum
 
 from consumer import metrics
 from consumer.backoff import Backoff
@@ -31,6 +37,14 @@ from schemas.topics import ALL_TOPICS
 log = logging.getLogger(__name__)
 
 IDLE_SLICE_S = 0.5  # while waiting out a failure, poll (and notice a stop) this often
+
+
+class Outcome(Enum):
+    """What one attempt at writing a batch came to."""
+
+    COMMITTED = "committed"
+    DROPPED = "dropped"  # abandoned unwritten: a rebalance or a fence; its partitions are re-read
+    RETRY = "retry"  # a recoverable failure: the same batch is worth another try
 
 
 class Worker:
@@ -59,6 +73,8 @@ class Worker:
         self._own.consumer = self._consumer
         self._collector = Collector(self._consumer, self._own, self._retention, settings, self._stop)
         self._mirror = OffsetMirror(self._consumer)
+        # The batch being written (by a task) while the next one is collected.
+        self._writing: tuple[Batch, asyncio.Future[tuple[Outcome, BaseException | None]]] | None = None
 
     def request_stop(self) -> None:
         """Finish (or abandon) the batch in hand, leave the group and return from run()."""
@@ -73,14 +89,21 @@ class Worker:
             log.info("consumer started", extra={"group": self._s.group_id, "instance": self._s.instance_id})
             while not self._stop.is_set():
                 if self._own.pending:
+                    await self._settle(None)
                     await self._seek_pending()
                     continue
-                await self._retention.apply()
-                batch = await self._collector.collect()
-                if batch is not None and batch.messages:
-                    await self._commit(batch)
+                if self._retention.due():
+                    await self._settle(None)
+                    await self._retention.apply()
+                # Decode the next batch while PostgreSQL stores the previous one.
+                batch = await self._collector.collect(after=self._writing[0] if self._writing else None)
+                if await self._settle(batch) and batch is not None and batch.messages:
+                    self._guard.check(batch)
+                    self._writing = (batch, asyncio.ensure_future(self._attempt(batch)))
                 metrics.report_lag(self._consumer, self._own.expected)
+            await self._settle(None)
         finally:
+            await self._abandon_in_flight()
             await self._mirror.close()
             await self._consumer.stop()
             await self._writer.close()
@@ -143,43 +166,88 @@ class Worker:
             extra={"partitions": sorted(f"{tp.topic}[{tp.partition}]={stored.get(tp)}" for tp in tps)},
         )
 
-    async def _commit(self, batch: Batch) -> None:
-        """Write ``batch``; retry recoverable failures with the same batch."""
+    async def _settle(self, following: Batch | None) -> bool:
+        """Wait for the batch being written, retrying it if need be; whether it committed.
+
+        ``following`` was collected to continue it: when the batch in flight is not
+        written after all, ``following`` is abandoned too (its partitions re-read).
+        True also when nothing was in flight.
+        """
+        if self._writing is None:
+            return True
+        batch, attempt = self._writing
+        self._writing = None
+        outcome, error = await attempt
+        committed = outcome is Outcome.COMMITTED
+        if outcome is Outcome.RETRY:
+            committed = await self._commit(batch, error)
+        if not committed and following is not None:
+            self._collector.abandon(following, "predecessor_unwritten")
+        return committed
+
+    async def _abandon_in_flight(self) -> None:
+        """On the way out (an error or a cancellation): let a write in flight finish once."""
+        if self._writing is None:
+            return
+        batch, attempt = self._writing
+        self._writing = None
+        try:
+            outcome, _ = await attempt
+        except asyncio.CancelledError:
+            attempt.cancel()
+            raise
+        except Exception as exc:  # leaving anyway: the transaction rolled back
+            log.warning("the last batch write failed while stopping", extra={"error": repr(exc)})
+            return
+        if outcome is Outcome.RETRY:
+            self._collector.abandon(batch, "stopped")
+
+    async def _commit(self, batch: Batch, error: BaseException | None = None) -> bool:
+        """Write ``batch`` (after the failure ``error`` of an earlier attempt, if given);
+        retry recoverable failures with the same batch. Whether it committed."""
         self._guard.check(batch)
         while True:
-            if batch.generation != self._own.generation:
-                self._collector.abandon(batch, "rebalance")
-                return
-            started = time.perf_counter()
-            try:
-                async with self._own.lock:
-                    if batch.generation != self._own.generation:
-                        continue
-                    result = await asyncio.wait_for(self._writer.write(batch), self._s.write_timeout_s)
-            except FencedError as exc:
-                if exc.already_committed(batch.next_offsets):
-                    log.info("an earlier attempt of this batch had committed; moving on")
-                    self._after_commit(batch, None, time.perf_counter() - started)
-                    return
-                metrics.FENCED.inc()
-                log.warning(str(exc))
-                self._collector.abandon(batch, "fenced")
-                return
-            except (RecoverableError, TimeoutError) as exc:
-                if isinstance(exc, TimeoutError):
-                    await self._writer.close()
+            if error is not None:
                 if not self._stop.is_set():
                     await self._wait_out(
-                        "batch write failed; partitions paused, retrying the same batch", exc
+                        "batch write failed; partitions paused, retrying the same batch", error
                     )
                 if self._stop.is_set():
                     self._collector.abandon(batch, "stopped")
-                    return
-                continue
-            self._after_commit(batch, result, time.perf_counter() - started)
-            return
+                    return False
+            outcome, error = await self._attempt(batch)
+            if outcome is not Outcome.RETRY:
+                return outcome is Outcome.COMMITTED
 
-    async def _wait_out(self, what: str, exc: Exception) -> None:
+    async def _attempt(self, batch: Batch) -> tuple[Outcome, BaseException | None]:
+        """One try at writing ``batch``: committed, dropped (abandoned), or worth a retry."""
+        if batch.generation != self._own.generation:
+            self._collector.abandon(batch, "rebalance")
+            return Outcome.DROPPED, None
+        started = time.perf_counter()
+        try:
+            async with self._own.lock:
+                if batch.generation != self._own.generation:
+                    self._collector.abandon(batch, "rebalance")
+                    return Outcome.DROPPED, None
+                result = await asyncio.wait_for(self._writer.write(batch), self._s.write_timeout_s)
+        except FencedError as exc:
+            if exc.already_committed(batch.next_offsets):
+                log.info("an earlier attempt of this batch had committed; moving on")
+                self._after_commit(batch, None, time.perf_counter() - started)
+                return Outcome.COMMITTED, None
+            metrics.FENCED.inc()
+            log.warning(str(exc))
+            self._collector.abandon(batch, "fenced")
+            return Outcome.DROPPED, None
+        except (RecoverableError, TimeoutError) as exc:
+            if isinstance(exc, TimeoutError):
+                await self._writer.close()
+            return Outcome.RETRY, exc
+        self._after_commit(batch, result, time.perf_counter() - started)
+        return Outcome.COMMITTED, None
+
+    async def _wait_out(self, what: str, exc: BaseException) -> None:
         """Back off (partitions paused, membership kept alive by polling) before a retry."""
         metrics.RETRIES.labels("database").inc()
         metrics.PAUSED.set(1)

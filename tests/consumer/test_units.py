@@ -197,6 +197,48 @@ def test_log_throttle_passes_each_kafka_message_once_per_interval() -> None:
     assert later.suppressed == 99  # type: ignore[attr-defined]
 
 
+class FakeKafka:
+    """Pure-logic stand-in for AIOKafkaConsumer.getmany: hands out prepared records once."""
+
+    def __init__(self, data: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]) -> None:
+        self.data = data
+
+    def paused(self) -> set[TopicPartition]:
+        return set()
+
+    async def getmany(
+        self, timeout_ms: int = 0, max_records: int | None = None
+    ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        data, self.data = self.data, {}
+        return data
+
+
+def test_collector_continues_after_the_batch_in_flight() -> None:
+    """While batch N is written, N+1 starts at N's end and is fenced on it, not on the
+    stored offset (which N has not moved yet)."""
+    own = Ownership()
+    tp, other = TopicPartition(METER_TOPIC, 0), TopicPartition(METER_TOPIC, 1)
+    own.expected.update({tp: 10, other: 3})
+    in_flight = Batch(generation=own.generation, next_offsets={tp: 12}, expected={tp: 10})
+    kafka = FakeKafka(
+        {
+            tp: [record(METER_TOPIC, o, meter(f"2024-05-01T11:{o:02d}:00Z")) for o in (12, 13)],
+            other: [record(METER_TOPIC, 3, meter())],
+        }
+    )
+    settings = ConsumerSettings(database_url="x", BATCH_MAX_WAIT_MS=0)
+    collector = Collector(kafka, own, Retention(0, None), settings, asyncio.Event())  # type: ignore[arg-type]
+    batch = asyncio.run(collector.collect(after=in_flight))
+    assert batch is not None
+    assert [row[-1] for row in batch.meters] == [12, 13, 3]
+    assert batch.expected == {tp: 12, other: 3}
+    assert batch.next_offsets == {tp: 14, other: 4}
+    # Without the batch in flight the same records do not continue the stored offset.
+    kafka.data = {tp: [record(METER_TOPIC, 12, meter())]}
+    assert asyncio.run(collector.collect()) is None
+    assert tp in own.pending
+
+
 def test_collector_accepts_only_records_that_continue_the_stored_offset() -> None:
     own = Ownership()
     tp = TopicPartition(METER_TOPIC, 0)
