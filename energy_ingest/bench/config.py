@@ -19,7 +19,7 @@ class BenchConfig:
     minutes: int = 60
     seed: int = 1
     repetitions: int = 5
-    batch_size: int = 500
+    batch_size: int = 2000
     concurrency: int = 8
     consumers: int = 1
     partitions: int = 12
