@@ -7,6 +7,7 @@ The consumer re-validates every value with the same strict rules as the gateway.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
@@ -33,6 +34,9 @@ class VehicleMessage(VehicleReading):
 
 KafkaMessage = Annotated[MeterMessage | VehicleMessage, Field(discriminator="type")]
 MESSAGE_ADAPTER: TypeAdapter[MeterMessage | VehicleMessage] = TypeAdapter(KafkaMessage)
+# The adapter's core validator, called directly: the same validation without the adapter's
+# Python-level argument handling, about 0.5 us of 2.5 us per message.
+_VALIDATE_MESSAGE: Callable[[bytes], MeterMessage | VehicleMessage] = MESSAGE_ADAPTER.validator.validate_json
 
 
 def encode_kafka_value(reading: MeterReading | VehicleReading, received_at_ms: int) -> bytes:
@@ -59,7 +63,7 @@ def decode_kafka_value(raw: bytes, message_time_ms: int | None) -> MeterMessage 
     gateway published it), never against the consumer's clock, so a backlog drained
     later is not rejected. Raises ``pydantic.ValidationError``.
     """
-    message = MESSAGE_ADAPTER.validate_json(raw)
+    message = _VALIDATE_MESSAGE(raw)
     if plainly_in_time(message.timestamp, message_time_ms):
         return message
     now = datetime.fromtimestamp(message_time_ms / 1000, tz=UTC) if message_time_ms else None
