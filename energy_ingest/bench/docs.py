@@ -51,7 +51,7 @@ services' log into `results/bench-<time>/` (git-ignored), and rewrites this page
 ## Running it
 
 ```
-energy-ingest bench              # the full run (about 10 minutes on 2 cores)
+energy-ingest bench              # the full run (about 5 minutes on 2 cores)
 energy-ingest bench --quick      # smaller fleet, shorter runs: under 5 minutes
 energy-ingest bench --quick --json bench.json --no-docs
 ```
@@ -60,6 +60,11 @@ energy-ingest bench --quick --json bench.json --no-docs
 requests in flight, consumers, partitions, modes). Run it on a quiet machine: every
 process of the system shares the same cores, so anything else running shows up in
 the figures (the report warns when the load average was high).
+
+The simulator posts 2,000 readings per request by default (`--batch-size`; the gateway
+takes up to `MAX_RECORDS`, 10,000). Where the CPU goes, per process and per reading, and
+what each optimisation changed: [performance.md](performance.md), reproduced with
+`benchmarks/profile_pipeline.py`.
 """
 
 

@@ -1,0 +1,169 @@
+"""Where the pipeline's CPU goes: per process, per reading, plus py-spy profiles.
+
+Runs ``energy-ingest bench --modes pipeline`` (its own Kafka and PostgreSQL), samples the
+CPU time of every process of the system once a second, and, when py-spy is installed,
+records the gateway and the first consumer for ``--spy-seconds``. Prints CPU
+microseconds per reading for the load generator, gateway, consumer(s), Kafka and
+PostgreSQL over the time they were busy, then the functions with the most samples.
+
+    .venv/bin/python benchmarks/profile_pipeline.py --repetitions 3 -- --batch-size 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HZ = os.sysconf("SC_CLK_TCK")
+KINDS = ("bench", "gateway", "consumer", "kafka", "postgres")
+
+
+def kind_of(cmdline: str) -> str | None:
+    """Which part of the system a process is, from its command line."""
+    if "java" in cmdline and "kafka.Kafka" in cmdline:
+        return "kafka"
+    if cmdline.startswith(("postgres", "/usr/lib/postgresql")):
+        return "postgres"
+    for kind in ("gateway", "consumer", "bench"):
+        if re.search(rf"(energy_ingest\.cli|energy-ingest) {kind}\b", cmdline):
+            return kind
+    return None
+
+
+def processes() -> Iterator[tuple[int, str, float]]:
+    """(pid, kind, CPU seconds including reaped children) of every process of the system."""
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            raw = Path(f"/proc/{entry}/cmdline").read_bytes()
+            cmdline = raw.replace(b"\0", b" ").decode(errors="replace")
+            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        kind = kind_of(cmdline)
+        if kind is not None:
+            yield int(entry), kind, sum(int(v) for v in stat[11:15]) / HZ
+
+
+@dataclass
+class Sampler:
+    """CPU seconds per kind, once a second, in a thread."""
+
+    samples: list[tuple[float, dict[str, float], float]] = field(default_factory=list)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            per_kind: dict[str, float] = {}
+            for _, kind, cpu in processes():
+                per_kind[kind] = per_kind.get(kind, 0.0) + cpu
+            idle = int(Path("/proc/stat").read_text().split()[4]) / HZ
+            self.samples.append((time.monotonic(), per_kind, idle))
+            self.stop.wait(1.0)
+
+    def busy_window(self) -> tuple[int, int]:
+        """First and last sample while the gateway or a consumer used > 0.3 cores."""
+
+        def grew(i: int, kind: str) -> float:
+            return self.samples[i][1].get(kind, 0.0) - self.samples[i - 1][1].get(kind, 0.0)
+
+        steps = range(1, len(self.samples))
+        busy = [i for i in steps if grew(i, "gateway") > 0.3 or grew(i, "consumer") > 0.3]
+        if not busy:
+            raise SystemExit("profile: the pipeline never got busy; see the bench output")
+        return busy[0] - 1, busy[-1]
+
+
+def spy(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy record (raw collapsed stacks) of one process, if py-spy is installed."""
+    exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
+    if not Path(exe).exists():
+        return None
+    argv = [exe, "record", "-p", str(pid), "-d", str(seconds), "-r", "200", "-f", "raw", "-o", str(out)]
+    return subprocess.Popen([*argv, "--nonblocking"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def top_functions(raw: Path, n: int) -> list[tuple[float, str]]:
+    """Share of samples per innermost frame (self time) in a py-spy raw file."""
+    self_time: Counter[str] = Counter()
+    for line in raw.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack:
+            self_time[stack.split(";")[-1]] += int(count)
+    total = sum(self_time.values()) or 1
+    return [(100 * c / total, f) for f, c in self_time.most_common(n)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repetitions", type=int, default=3, help="pipeline runs (default: %(default)s)")
+    parser.add_argument("--spy-seconds", type=int, default=20, help="py-spy duration (default: %(default)s)")
+    parser.add_argument("--top", type=int, default=15, help="functions listed per process")
+    parser.add_argument("--out", type=Path, help="keep the py-spy files here (default: a temporary folder)")
+    parser.add_argument("bench_args", nargs="*", help="more `energy-ingest bench` options, after --")
+    args = parser.parse_args()
+    out = args.out or Path(tempfile.mkdtemp(prefix="energy-profile-"))
+    out.mkdir(parents=True, exist_ok=True)
+
+    sampler = Sampler()
+    thread = threading.Thread(target=sampler.run, daemon=True)
+    thread.start()
+    bench = [sys.executable, "-m", "energy_ingest.cli", "bench", "--modes", "pipeline", "--no-docs"]
+    bench += ["--repetitions", str(args.repetitions), "--results", str(out / "results"), *args.bench_args]
+    proc = subprocess.Popen(bench, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    spies: dict[str, subprocess.Popen[bytes] | None] = {}
+    readings = 0
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        print(line, end="")
+        if m := re.search(r"fleet: .*?([\d,]+) readings", line):
+            readings = int(m.group(1).replace(",", ""))
+        if "pipeline 1/" in line and not spies:
+            pids = {kind: pid for pid, kind, _ in processes() if kind in ("gateway", "consumer")}
+            spies = {k: spy(pid, args.spy_seconds, out / f"{k}.txt") for k, pid in pids.items()}
+    proc.wait()
+    for p in spies.values():
+        if p is not None:
+            p.wait()
+    sampler.stop.set()
+    thread.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"bench exited with {proc.returncode}")
+
+    first, last = sampler.busy_window()
+    (t0, cpu0, idle0), (t1, cpu1, idle1) = sampler.samples[first], sampler.samples[last]
+    total_readings = readings * (args.repetitions + 1)  # the warm-up stores one fleet too
+    seconds = t1 - t0
+    print(f"\nCPU per reading over {seconds:.1f} s busy ({total_readings:,} readings incl. warm-up), "
+          f"idle {(idle1 - idle0) / seconds:.2f} cores")  # fmt: skip
+    print(f"{'process':10} {'cores':>6} {'us/reading':>11}")
+    overall = 0.0
+    for kind in KINDS:
+        used = cpu1.get(kind, 0.0) - cpu0.get(kind, 0.0)
+        overall += used
+        print(f"{kind:10} {used / seconds:6.2f} {used * 1e6 / total_readings:11.1f}")
+    print(f"{'total':10} {overall / seconds:6.2f} {overall * 1e6 / total_readings:11.1f}")
+    for kind in spies:
+        raw = out / f"{kind}.txt"
+        if raw.exists():
+            print(f"\n{kind}: self time by function ({raw})")
+            for share, frame in top_functions(raw, args.top):
+                print(f"  {share:5.1f}%  {frame[:120]}")
+
+
+if __name__ == "__main__":
+    main()
