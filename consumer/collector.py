@@ -64,6 +64,7 @@ class Collector:
             data = await poll(self._consumer, timeout_ms, self._max_records - batch.messages)
             if self._own.generation != generation:
                 self.abandon(batch, "rebalance")
+                self._unread(data)
                 return None
             for tp, records in data.items():
                 if not records or not self._own.ready(tp):
@@ -71,7 +72,7 @@ class Collector:
                 kept = self._contiguous(tp, records, batch, base)
                 if kept is None:
                     self.abandon(batch, "gap")
-                    self._own.mark_stale([tp])
+                    self._unread(data)
                     return None
                 if kept:
                     batch.expected.setdefault(tp, base.get(tp, self._own.expected[tp]))
@@ -88,6 +89,19 @@ class Collector:
         metrics.ABANDONED.labels(why).inc()
         log.info("batch abandoned unwritten", extra={"why": why, "messages": batch.messages})
         self._own.mark_stale(batch.next_offsets)
+
+    def _unread(self, data: Mapping[TopicPartition, list[Record]]) -> None:
+        """Records taken from Kafka that will not be written: Kafka's position is past
+        them, so their partitions go back to their stored offsets too.
+
+        Without this, a partition just sought (``fresh``) would next see records past
+        its stored offset and take the difference for Kafka's retention: a silent loss.
+        The generation can change during a poll through no rebalance at all: the batch
+        being written meanwhile may be abandoned (fenced), which marks partitions stale.
+        """
+        taken = [tp for tp, records in data.items() if records]
+        if taken:
+            self._own.mark_stale(taken)
 
     def _resume_ready(self) -> None:
         ready = [tp for tp in self._consumer.paused() if self._own.ready(tp)]

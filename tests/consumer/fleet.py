@@ -179,6 +179,15 @@ class Fleet:
             if stored.get(tp, 0) != end
         }
 
+    def skipped_records(self) -> list[str]:
+        """Replica log lines saying records were skipped as gone from Kafka.
+
+        The tests never let Kafka's retention remove anything, so any such line means a
+        replica skipped records it had taken from Kafka itself: data loss.
+        """
+        text = Path(self._log.name).read_text(errors="replace")
+        return [line for line in text.splitlines() if "records are no longer in Kafka" in line]
+
     def consumed(self) -> int:
         """Messages the group moved its stored offsets over since it was created."""
         stored = self.stored_offsets()

@@ -221,8 +221,9 @@ def settle(test: str, fleet: Fleet, load: Load, prefix: str, recovery_s: float |
 
     Asserts ``acknowledged = stored``, ``duplicates = 0`` and ``lost = 0``, hot status and
     rollups consistent with history, every partition's stored offset at the topic's end
-    (no partition stalls), and that the group's offsets moved over exactly the messages
-    of the load (nothing skipped, nothing counted twice).
+    (no partition stalls), that the group's offsets moved over exactly the messages
+    of the load (nothing skipped, nothing counted twice), and that no replica skipped
+    records as gone from Kafka.
     """
     load.wait()
     with fleet.db() as db:
@@ -234,6 +235,7 @@ def settle(test: str, fleet: Fleet, load: Load, prefix: str, recovery_s: float |
         assert consistency(db, prefix) == CONSISTENT
     assert (row.stored, row.duplicates, row.lost) == (row.acknowledged, 0, 0), row.line()
     assert fleet.consumed() >= len(load.acknowledged)
+    assert fleet.skipped_records() == [], "a replica skipped records it had read itself"
     return row
 
 

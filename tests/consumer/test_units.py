@@ -239,6 +239,44 @@ def test_collector_continues_after_the_batch_in_flight() -> None:
     assert tp in own.pending
 
 
+class BumpingKafka(FakeKafka):
+    """Hands out its records while something else moves the generation (a fenced write)."""
+
+    def __init__(
+        self, data: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]], own: Ownership
+    ) -> None:
+        super().__init__(data)
+        self.own = own
+
+    async def getmany(
+        self, timeout_ms: int = 0, max_records: int | None = None
+    ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        self.own.generation += 1
+        return await super().getmany(timeout_ms, max_records)
+
+
+def test_records_taken_but_not_written_send_their_partitions_back() -> None:
+    """Every partition whose records a dropped poll took is re-read from its stored offset,
+    including one just sought: otherwise its next records would look like retention."""
+    own = Ownership()
+    a, b = TopicPartition(METER_TOPIC, 0), TopicPartition(METER_TOPIC, 1)
+    own.expected.update({a: 10, b: 20})
+    own.fresh.add(b)
+    data = {a: [record(METER_TOPIC, 10, meter())], b: [record(METER_TOPIC, 20, meter())]}
+    settings = ConsumerSettings(database_url="x", BATCH_MAX_WAIT_MS=0)
+    moved = Collector(BumpingKafka(dict(data), own), own, Retention(0, None), settings, asyncio.Event())  # type: ignore[arg-type]
+    assert asyncio.run(moved.collect()) is None
+    assert own.pending == {a, b}
+    assert not own.expected
+
+    own = Ownership()
+    own.expected.update({a: 10, b: 20})
+    gap = {a: [record(METER_TOPIC, 15, meter())], b: [record(METER_TOPIC, 20, meter())]}
+    collector = Collector(FakeKafka(gap), own, Retention(0, None), settings, asyncio.Event())  # type: ignore[arg-type]
+    assert asyncio.run(collector.collect()) is None
+    assert own.pending == {a, b}, "the partition after the gap was read too"
+
+
 def test_collector_accepts_only_records_that_continue_the_stored_offset() -> None:
     own = Ownership()
     tp = TopicPartition(METER_TOPIC, 0)
