@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -39,7 +40,8 @@ class Batch:
     next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
     expected: dict[TopicPartition, int | None] = field(default_factory=dict)
     days: set[date] = field(default_factory=set)
-    received_at_ms: list[int] = field(default_factory=list)
+    # Readings per gateway receive time (ms): the records of one request share it.
+    received_at_ms: Counter[int] = field(default_factory=Counter)
 
     @property
     def messages(self) -> int:

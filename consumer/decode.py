@@ -63,7 +63,7 @@ def add_records(
             received = received_at.get(msg.receivedAt)
             if received is None:
                 received = received_at[msg.receivedAt] = datetime.fromtimestamp(msg.receivedAt / 1000, UTC)
-            batch.received_at_ms.append(msg.receivedAt)
+            batch.received_at_ms[msg.receivedAt] += 1
         batch.days.add(day)
         if isinstance(msg, MeterMessage):
             batch.meters.append(

@@ -57,10 +57,11 @@ def record_commit(
     seconds: float,
     stored: dict[str, tuple[int, int]],
     reject_reasons: list[str],
-    received_at_ms: list[int],
+    received_at_ms: Mapping[int, int],
     committed_at_ms: float,
 ) -> None:
-    """Observe one committed batch. ``stored`` maps a table to (offered, inserted) rows."""
+    """Observe one committed batch. ``stored`` maps a table to (offered, inserted) rows;
+    ``received_at_ms`` counts the batch's readings per gateway receive time."""
     BATCH_SIZE.observe(messages)
     BATCH_SECONDS.observe(seconds)
     for table, (offered, inserted) in stored.items():
@@ -68,8 +69,9 @@ def record_commit(
         DUPLICATES.labels(table).inc(max(0, offered - inserted))
     for reason in reject_reasons:
         REJECTS.labels(reason).inc()
-    # The records of one gateway request share their receive time: one observation each.
-    latencies = Tally(max(0.0, (committed_at_ms - r) / 1000) for r in received_at_ms)
+    latencies: Tally[float] = Tally()
+    for received, readings in received_at_ms.items():
+        latencies[max(0.0, (committed_at_ms - received) / 1000)] += readings
     observe_many(INGEST_TO_VISIBLE, latencies)
 
 

@@ -221,9 +221,6 @@ class Worker:
 
     async def _attempt(self, batch: Batch) -> tuple[Outcome, BaseException | None]:
         """One try at writing ``batch``: committed, dropped (abandoned), or worth a retry."""
-        if batch.generation != self._own.generation:
-            self._collector.abandon(batch, "rebalance")
-            return Outcome.DROPPED, None
         started = time.perf_counter()
         try:
             async with self._own.lock:

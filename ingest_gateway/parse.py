@@ -23,7 +23,6 @@ NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl
 SUPPORTED_TYPES = (*JSON_TYPES, *NDJSON_TYPES)
 
 Readings = list[MeterReading | VehicleReading]
-_INVALID: Any = object()  # placeholder for an NDJSON line that failed validation
 
 
 def media_type(content_type: str | None) -> str:
@@ -79,19 +78,17 @@ class ReadingsParser:
         if not lines:
             raise InvalidReadings("the NDJSON body has no readings: send at least one line", errors=[])
         readings: Readings = []
+        line_of: list[int] = []  # the line of each valid reading
         errors: list[dict[str, Any]] = []
         for i, line in enumerate(lines):
             try:
                 readings.append(READING_ADAPTER.validate_json(line))
+                line_of.append(i)
             except ValidationError as exc:
                 _raise_json_error(exc, f" on line {i} (counting non-empty lines from 0)")
                 line_errors = _field_errors(exc, i)
                 errors.extend(line_errors + _late_among_the_rest(line, True, line_errors, clock, first=i))
-                readings.append(_INVALID)  # keeps indexes aligned with lines
-        late = apply_clock([r for r in readings if r is not _INVALID], clock)
-        if late:
-            valid_lines = [i for i, r in enumerate(readings) if r is not _INVALID]
-            errors.extend(_late_error(valid_lines[j], clock) for j in late)
+        errors.extend(_late_error(line_of[j], clock) for j in apply_clock(readings, clock))
         if errors:
             raise _invalid(errors)
         return readings

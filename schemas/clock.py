@@ -37,7 +37,8 @@ def future_message(clock: ValidationClock) -> str:
 
 def apply_clock(readings: list[M], clock: ValidationClock) -> list[int]:
     """Normalise every timestamp to UTC in place; return the indexes of future readings."""
-    limit = None if clock.now is None else (clock.now + clock.max_future_skew).astimezone(_PARSED_UTC)
+    latest = clock.latest
+    limit = None if latest is None else latest.astimezone(_PARSED_UTC)
     late: list[int] = []
     for i, reading in enumerate(readings):
         ts: datetime = reading.timestamp  # type: ignore[attr-defined]
@@ -92,9 +93,10 @@ def raw_timestamp_is_future(raw: object, clock: ValidationClock) -> bool:
 
     ``raw`` is the reading's parsed JSON object; its timestamp string is known valid.
     """
-    if clock.now is None or not isinstance(raw, dict):
+    latest = clock.latest
+    if latest is None or not isinstance(raw, dict):
         return False
     value = raw.get("timestamp")
     if not isinstance(value, str):
         return False
-    return bool(_TIMESTAMP.validate_python(value) > clock.now + clock.max_future_skew)
+    return bool(_TIMESTAMP.validate_python(value) > latest)

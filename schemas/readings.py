@@ -43,6 +43,11 @@ class ValidationClock:
     now: datetime | None
     max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW
 
+    @property
+    def latest(self) -> datetime | None:
+        """The latest acceptable timestamp (None: the skew is not judged)."""
+        return None if self.now is None else self.now + self.max_future_skew
+
 
 DeviceId = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=64)]
 # Normalised to UTC and judged against the receiver's clock by ``schemas.clock``.
