@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import random
 import sys
 import tempfile
@@ -27,15 +26,14 @@ from pathlib import Path
 
 import httpx
 import psycopg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
-from aiokafka.structs import TopicPartition
+from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
 from devstack import Stack, free_port
 from energy_ingest.procs import ServiceProcess
 from energy_ingest.provision import provision
+from energy_ingest.topics import end_offsets
 from schemas import MeterReading, VehicleReading, device_id_of, encode_kafka_value, topic_for
-from schemas.topics import ALL_TOPICS
 
 FLEET = 10_000  # meters, and as many vehicles, each reporting once a minute
 Reading = MeterReading | VehicleReading
@@ -53,11 +51,12 @@ class Result:
 
     def row(self) -> str:
         rate = self.readings / self.wall_s
-        steady = self.readings / self.steady_s
+        # Between the first and last commit; undefined when everything went in one batch.
+        steady = f"{self.readings / self.steady_s:>10,.0f}" if self.steady_s > 0 else f"{'-':>10}"
         per_batch = self.readings / max(1, self.batches)
         return (
             f"{self.replicas:>8} {self.readings:>9,} {self.wall_s:>7.1f} {rate:>11,.0f} "
-            f"{rate / self.replicas:>12,.0f} {steady:>10,.0f} {self.batches:>8} {per_batch:>10,.0f}"
+            f"{rate / self.replicas:>12,.0f} {steady} {self.batches:>8} {per_batch:>10,.0f}"
         )
 
 
@@ -116,18 +115,6 @@ async def preload(bootstrap: str, readings: list[Reading]) -> None:
         await producer.stop()
 
 
-async def end_offsets(bootstrap: str, partitions: int) -> dict[TopicPartition, int]:
-    client = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await client.start()
-    try:
-        tps = [TopicPartition(t, p) for t in ALL_TOPICS for p in range(partitions)]
-        ends: dict[TopicPartition, int] = await client.end_offsets(tps)
-        return ends
-    finally:
-        with contextlib.suppress(asyncio.CancelledError):  # aiokafka's group-less close quirk
-            await client.stop()
-
-
 def commits(admin_url: str, group: str) -> tuple[int, float, float]:
     """(sum of the group's stored offsets, first and last commit as epoch seconds)."""
     with psycopg.connect(admin_url) as db:
@@ -153,7 +140,7 @@ def batches(port: int) -> int:
 def run_once(env: dict[str, str], replicas: int, n: int, run: int, partitions: int, timeout: float) -> Result:
     bootstrap, admin = env["KAFKA_BOOTSTRAP_SERVERS"], env["DATABASE_URL"]
     group = f"bench-{run}"
-    start_at = asyncio.run(end_offsets(bootstrap, partitions))
+    start_at = asyncio.run(end_offsets(bootstrap))
     with psycopg.connect(admin, autocommit=True) as db:
         db.cursor().executemany(
             "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) VALUES (%s, %s, %s, %s)",

@@ -104,6 +104,8 @@ async def _load(
 ) -> dict[str, Any]:
     import aiohttp
 
+    from energy_ingest.procs import cpu_seconds
+
     bodies = _bodies(size, 4000 if size == 1 else 40, 20_000)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     latencies: list[float] = []
@@ -128,13 +130,13 @@ async def _load(
 
     async def cpu_at_start() -> float:
         await asyncio.sleep(max(0.0, measure_from - time.perf_counter()))
-        return _cpu_seconds(gateway_pid)
+        return cpu_seconds(gateway_pid)
 
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         _, cpu_start = await asyncio.gather(
             asyncio.gather(*(worker(session) for _ in range(concurrency))), cpu_at_start()
         )
-    gateway_cpu = _cpu_seconds(gateway_pid) - cpu_start
+    gateway_cpu = cpu_seconds(gateway_pid) - cpu_start
     elapsed = time.perf_counter() - measure_from
     latencies.sort()
     ok = statuses.get("202", 0)
@@ -159,34 +161,6 @@ async def _load(
 # ---------------------------------------------------------------- orchestration
 
 
-async def _end_offsets_total(bootstrap: str) -> int:
-    """The sum of the telemetry topics' end offsets: every record ever written to them."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
-    from aiokafka.admin import AIOKafkaAdminClient
-
-    from schemas.topics import ALL_TOPICS
-
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(list(ALL_TOPICS))
-    finally:
-        await admin.close()
-    parts = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        return sum((await consumer.end_offsets(parts)).values())
-    finally:
-        await consumer.stop()
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (and its reaped children), from /proc."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-
-
 def _run_scenario(url: str, token: str, name: str, pid: int, args: argparse.Namespace) -> dict[str, Any]:
     concurrency = args.single_concurrency if name == "single" else args.batch_concurrency
     size, seconds = str(SCENARIOS[name]), str(args.seconds)
@@ -203,6 +177,7 @@ def _bench_config(
     config: ProducerConfig, env: dict[str, str], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
     from energy_ingest.procs import ServiceProcess, wait_http
+    from energy_ingest.topics import end_offsets
 
     sink = open(os.devnull, "w") if not args.verbose else None  # noqa: SIM115
     gateway = ServiceProcess("gateway", ["gateway"], env | config.env(), sink=sink).start()
@@ -210,9 +185,10 @@ def _bench_config(
     try:
         wait_http(f"{env['GATEWAY_URL']}/readyz", 60, gateway)
         for name in args.scenarios:
-            before_offsets = asyncio.run(_end_offsets_total(env["KAFKA_BOOTSTRAP_SERVERS"]))
+            bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+            before_offsets = sum(asyncio.run(end_offsets(bootstrap)).values())
             result = _run_scenario(env["GATEWAY_URL"], env["INGEST_TOKEN"], name, gateway.pid, args)
-            stored = asyncio.run(_end_offsets_total(env["KAFKA_BOOTSTRAP_SERVERS"])) - before_offsets
+            stored = sum(asyncio.run(end_offsets(bootstrap)).values()) - before_offsets
             rows.append({"config": config.label, "scenario": name, "in_kafka": stored} | result)
     finally:
         gateway.stop()

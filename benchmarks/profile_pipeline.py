@@ -25,6 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from energy_ingest.procs import cpu_seconds
+
 HZ = os.sysconf("SC_CLK_TCK")
 KINDS = ("bench", "gateway", "consumer", "kafka", "postgres")
 
@@ -48,13 +50,11 @@ def processes() -> Iterator[tuple[int, str, float]]:
             continue
         try:
             raw = Path(f"/proc/{entry}/cmdline").read_bytes()
-            cmdline = raw.replace(b"\0", b" ").decode(errors="replace")
-            stat = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        kind = kind_of(cmdline)
+        kind = kind_of(raw.replace(b"\0", b" ").decode(errors="replace"))
         if kind is not None:
-            yield int(entry), kind, sum(int(v) for v in stat[11:15]) / HZ
+            yield int(entry), kind, cpu_seconds(int(entry))
 
 
 @dataclass

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping
+from pathlib import Path
 from typing import IO
 
 import httpx
@@ -117,3 +118,12 @@ def wait_http(url: str, timeout: float, proc: ServiceProcess | None = None, expe
         time.sleep(0.2)
     tail = f"\n{proc.tail()}" if proc is not None else ""
     raise TimeoutError(f"{url} not ready after {timeout:.0f} s ({last}){tail}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its reaped children, from /proc (0 if gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")

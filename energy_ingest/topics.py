@@ -1,9 +1,12 @@
-"""Create the telemetry topics (idempotent)."""
+"""Create the telemetry topics (idempotent); read their end offsets."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -32,3 +35,26 @@ async def create_topics(bootstrap: str, partitions: int = 12, replication: int =
         return [t.name for t in wanted]
     finally:
         await admin.close()
+
+
+async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
+    """The high-water mark of every partition of the telemetry topics."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(ALL_TOPICS))
+    finally:
+        await admin.close()
+    tps = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
+    if not tps:
+        raise RuntimeError("the telemetry topics have no partitions")
+    client = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await client.start()
+    try:
+        ends: dict[TopicPartition, int] = await client.end_offsets(tps)
+        return ends
+    finally:
+        # aiokafka's group-less coordinator re-raises the cancellation of a helper task
+        # that never ran; nothing else can cancel this short-lived client.
+        with contextlib.suppress(asyncio.CancelledError):
+            await client.stop()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import time
 from pathlib import Path
@@ -11,14 +10,12 @@ from typing import IO, Any
 
 import httpx
 import psycopg
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.structs import TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
 from devstack import free_port
 from energy_ingest.procs import ServiceProcess
-from schemas.topics import ALL_TOPICS
+from energy_ingest.topics import end_offsets as topic_end_offsets
 from tests.support import eventually
 
 IN_TRANSACTION = """
@@ -26,30 +23,9 @@ SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND xact_start
 """
 
 
-async def _end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(list(ALL_TOPICS))
-    finally:
-        await admin.close()
-    tps = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
-    assert tps, "the telemetry topics have no partitions"
-    client = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    await client.start()
-    try:
-        ends: dict[TopicPartition, int] = await client.end_offsets(tps)
-        return ends
-    finally:
-        # aiokafka's group-less coordinator re-raises the cancellation of a helper task
-        # that never ran; nothing else can cancel this short-lived client.
-        with contextlib.suppress(asyncio.CancelledError):
-            await client.stop()
-
-
 def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
     """The high-water mark of every partition of the telemetry topics."""
-    return asyncio.run(_end_offsets(bootstrap))
+    return asyncio.run(topic_end_offsets(bootstrap))
 
 
 class Fleet:

@@ -11,10 +11,9 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from energy_ingest.procs import ServiceProcess
-from schemas.topics import ALL_TOPICS
+from energy_ingest.topics import end_offsets as topic_end_offsets
 from tests.support import iso, recent_minute
 
 
@@ -66,26 +65,10 @@ def vehicle(device: str, at: datetime | None = None, **overrides: Any) -> dict[s
     return body | overrides
 
 
-async def _end_offsets(bootstrap: str) -> dict[tuple[str, int], int]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        described = await admin.describe_topics(list(ALL_TOPICS))
-    finally:
-        await admin.close()
-    parts = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
-    await consumer.start()
-    try:
-        offsets = await consumer.end_offsets(parts)
-    finally:
-        await consumer.stop()
-    return {(tp.topic, tp.partition): n for tp, n in offsets.items()}
-
-
 def end_offsets(bootstrap: str) -> dict[tuple[str, int], int]:
     """The end offset of every partition of the telemetry topics."""
-    return asyncio.run(_end_offsets(bootstrap))
+    ends = asyncio.run(topic_end_offsets(bootstrap))
+    return {(tp.topic, tp.partition): n for tp, n in ends.items()}
 
 
 async def _read(
