@@ -49,12 +49,26 @@ class Ownership(ConsumerRebalanceListener):  # type: ignore[misc]
                 metrics.forget_partition(tp.topic, tp.partition)
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
-        self.generation += 1
-        fresh = set(assigned) - set(self.expected)
-        self.pending |= fresh
-        metrics.ASSIGNED.set(len(assigned))
-        if self.consumer is not None and fresh:
-            self.consumer.pause(*fresh)
+        """Nothing believed before survives an assignment: every assigned partition is
+        re-read from its stored offset.
+
+        aiokafka does not always announce a revocation first (a rejoin whose previous
+        assignment was reset revokes nothing), and meanwhile another replica may have
+        owned and moved a partition. A kept ``expected`` (and ``fresh``) would then be
+        stale: the next records would seem to skip ahead of a stored offset that is not
+        the stored offset any more.
+        """
+        async with self.lock:  # a write in flight finishes (or fails) first
+            self.generation += 1
+            assigned = set(assigned)
+            for tp in set(self.expected) - assigned:
+                metrics.forget_partition(tp.topic, tp.partition)
+            self.expected.clear()
+            self.fresh.clear()
+            self.pending = assigned
+            metrics.ASSIGNED.set(len(assigned))
+            if self.consumer is not None and assigned:
+                self.consumer.pause(*assigned)
 
     def ready(self, tp: TopicPartition) -> bool:
         """Whether records of ``tp`` may go into a batch."""

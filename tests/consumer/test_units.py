@@ -291,3 +291,20 @@ def test_collector_accepts_only_records_that_continue_the_stored_offset() -> Non
     assert [r.offset for r in collector._contiguous(tp, overlap, Batch(generation=0)) or []] == [10, 11]
     b = Batch(generation=0, next_offsets={tp: 14})
     assert collector._contiguous(tp, [record(METER_TOPIC, 14, meter())], b) is not None
+
+
+def test_an_assignment_without_a_revocation_forgets_what_was_believed() -> None:
+    """aiokafka may assign without revoking first (a rejoin whose previous assignment was
+    reset); another replica may have moved the partitions meanwhile, so every assigned
+    partition is re-read from its stored offset."""
+    own = Ownership()
+    kept, gone, new = (TopicPartition(METER_TOPIC, p) for p in (0, 1, 2))
+    own.expected.update({kept: 384, gone: 264})
+    own.fresh.update({kept, gone})
+    generation = own.generation
+    asyncio.run(own.on_partitions_assigned({kept, new}))
+    assert own.pending == {kept, new}
+    assert not own.expected
+    assert not own.fresh
+    assert not own.ready(kept)
+    assert own.generation > generation
