@@ -19,7 +19,7 @@ from analytics_api.errors import ApiError, InvalidParameter, MalformedBody
 from analytics_api.routes import fleet, health, mappings, performance, status, telemetry
 from analytics_api.settings import AnalyticsSettings
 from analytics_api.window import Clock, utc_now
-from energy_ingest import http_errors
+from common import http_errors
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from analytics_api.db import Database
 from analytics_api.errors import Forbidden, Unauthenticated
 from analytics_api.settings import AnalyticsSettings
 from analytics_api.window import Clock, Window, resolve_window
-from energy_ingest.tokens import InvalidTokenError, Principal, Scope, verify
+from common.tokens import InvalidTokenError, Principal, Scope, verify
 from schemas.readings import ID_PATTERN
 
 READ_SCOPES = (Scope.ANALYST, Scope.ADMIN)

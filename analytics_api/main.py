@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Sequence
+
 from fastapi import FastAPI
 
 from analytics_api.app import create_app
 from analytics_api.settings import AnalyticsSettings
-from energy_ingest.logs import configure
-from energy_ingest.serve import serve
+from common.logs import configure
+from common.serve import serve
 
 
 def app_factory() -> FastAPI:
@@ -27,3 +30,13 @@ def run(settings: AnalyticsSettings, workers: int = 1) -> None:
         workers,
         settings.log_level,
     )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m analytics_api [--workers N]``: the image's entry point."""
+    parser = argparse.ArgumentParser(prog="python -m analytics_api", description=__doc__)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes (default: %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    run(AnalyticsSettings(), workers=args.workers)

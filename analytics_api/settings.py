@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from energy_ingest.tokens import MIN_SECRET_LENGTH
+from common.tokens import MIN_SECRET_LENGTH
 
 
 class AnalyticsSettings(BaseSettings):

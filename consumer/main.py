@@ -8,6 +8,7 @@ import signal
 
 from prometheus_client import start_http_server
 
+from common.logs import configure
 from consumer import logthrottle
 from consumer.errors import FatalError
 from consumer.settings import ConsumerSettings
@@ -42,3 +43,10 @@ def run(settings: ConsumerSettings) -> int:
         log.critical("consumer halted: %s", exc, extra={"error": exc.__class__.__name__})
         return 3
     return 0
+
+
+def main() -> int:
+    """``python -m consumer``: settings from the environment, JSON logs, exit code 3 when halted."""
+    settings = ConsumerSettings()
+    configure("consumer", settings.log_level)
+    return run(settings)

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from energy_ingest.tokens import Scope, issue
+from common.tokens import Scope, issue
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -50,13 +50,9 @@ def _gateway(args: argparse.Namespace) -> int:
 
 
 def _consumer(args: argparse.Namespace) -> int:
-    from consumer.main import run
-    from consumer.settings import ConsumerSettings
-    from energy_ingest.logs import configure
+    from consumer.main import main
 
-    settings = ConsumerSettings()
-    configure("consumer", settings.log_level)
-    return run(settings)
+    return main()
 
 
 def _analytics(args: argparse.Namespace) -> int:
@@ -68,7 +64,7 @@ def _analytics(args: argparse.Namespace) -> int:
 
 
 def _migrate(args: argparse.Namespace) -> int:
-    from energy_ingest.logs import configure
+    from common.logs import configure
     from energy_ingest.migrate import migrate
 
     configure("migrate")
@@ -109,7 +105,7 @@ def _create_login(args: argparse.Namespace) -> int:
 
 
 def _map_meter(args: argparse.Namespace) -> int:
-    from energy_ingest.mapping import MappingError, set_mapping_sync
+    from analytics_api.mapping import MappingError, set_mapping_sync
 
     url = args.database_url or os.environ.get("MAPPING_DATABASE_URL") or _need_env("DATABASE_URL")
     try:
@@ -237,11 +233,11 @@ def build_parser() -> argparse.ArgumentParser:
     mm.add_argument("--database-url", help="default: $MAPPING_DATABASE_URL or $DATABASE_URL")
     mm.set_defaults(func=_map_meter)
 
-    from energy_ingest.sim.run import add_parser as add_simulate
+    from simulator.cli import add_parser as add_simulate
 
     add_simulate(sub)
 
-    from energy_ingest.bench.run import add_parser as add_bench
+    from bench.run import add_parser as add_bench
 
     add_bench(sub)
 

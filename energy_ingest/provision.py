@@ -14,9 +14,9 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.tokens import Scope, issue
 from energy_ingest.logins import ServiceRole, ensure_login
 from energy_ingest.migrate import migrate
-from energy_ingest.tokens import Scope, issue
 from energy_ingest.topics import create_topics
 
 

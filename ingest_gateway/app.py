@@ -11,7 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from energy_ingest import http_errors
+from common import http_errors
 from ingest_gateway.errors import GatewayError, retry_after
 from ingest_gateway.ingest import Ingestor
 from ingest_gateway.middleware import RequestMetrics

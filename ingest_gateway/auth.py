@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from energy_ingest.tokens import InvalidTokenError, Principal, Scope, verify
+from common.tokens import InvalidTokenError, Principal, Scope, verify
 from ingest_gateway.errors import Forbidden, Unauthenticated
 
 INGEST_SCOPES = (Scope.DEVICE, Scope.FLEET)

@@ -7,7 +7,7 @@ pre-built batch (``create_batch`` / ``send_batch``): one queue operation and one
 future instead of one per record. A small group goes record by record through
 ``send``, which joins the producer's open batch for that partition, so concurrent
 single-reading requests share batches instead of queueing one tiny batch each.
-The cut-over was chosen by measurement (see benchmarks/gateway_bench.py).
+The cut-over was chosen by measurement (see python -m bench.gateway).
 """
 
 from __future__ import annotations

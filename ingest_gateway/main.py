@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
+from collections.abc import Sequence
+
 from fastapi import FastAPI
 
-from energy_ingest.logs import configure
-from energy_ingest.serve import serve
+from common.logs import configure
+from common.serve import serve
 from ingest_gateway.app import create_app
 from ingest_gateway.settings import GatewaySettings
 
@@ -27,3 +30,13 @@ def run(settings: GatewaySettings, workers: int = 1) -> None:
         workers,
         settings.log_level,
     )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m ingest_gateway [--workers N]``: the image's entry point."""
+    parser = argparse.ArgumentParser(prog="python -m ingest_gateway", description=__doc__)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="uvicorn worker processes (default: %(default)s)"
+    )
+    args = parser.parse_args(argv)
+    run(GatewaySettings(), workers=args.workers)

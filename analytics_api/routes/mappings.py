@@ -6,15 +6,15 @@ from fastapi import APIRouter
 
 from analytics_api.deps import Admin, Context, MeterId, Reader
 from analytics_api.errors import Conflict, InvalidParameter, NotFound
-from analytics_api.models import Mapping, MappingIn, MappingResult, MeterMappings
-from analytics_api.routes import error_responses
-from energy_ingest.mapping import (
+from analytics_api.mapping import (
     InvalidMappingError,
     MappingConflictError,
     MappingRange,
     list_mappings,
     set_mapping,
 )
+from analytics_api.models import Mapping, MappingIn, MappingResult, MeterMappings
+from analytics_api.routes import error_responses
 
 router = APIRouter(tags=["mappings"])
 

@@ -30,9 +30,9 @@ from fastapi import FastAPI
 from psycopg import sql as pgsql
 
 from analytics_api.settings import AnalyticsSettings
+from common.tokens import Scope, issue
 from energy_ingest.logins import ServiceRole, ensure_login
 from energy_ingest.migrate import migrate
-from energy_ingest.tokens import Scope, issue
 from sql import query
 
 SECRET = "analytics-test-secret-" + "x" * 32

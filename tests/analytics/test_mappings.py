@@ -11,14 +11,14 @@ import httpx
 import psycopg
 import pytest
 
-from energy_ingest.mapping import (
+from analytics_api.mapping import (
     InvalidMappingError,
     MappingConflictError,
     list_mappings,
     set_mapping,
     set_mapping_sync,
 )
-from energy_ingest.tokens import Scope
+from common.tokens import Scope
 
 from .support import NOW, Clock, Database, token
 

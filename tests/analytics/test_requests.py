@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from energy_ingest.tokens import Scope
+from common.tokens import Scope
 
 from .support import Dataset, token
 

@@ -16,7 +16,7 @@ from analytics_api.app import create_app
 from analytics_api.db import Database as Pools
 from analytics_api.db import translated
 from analytics_api.errors import QueryTimeout
-from energy_ingest.tokens import Scope
+from common.tokens import Scope
 
 from .support import NOW, Clock, Database, Dataset, serve, settings_for, token
 

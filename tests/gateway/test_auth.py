@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from energy_ingest.tokens import Scope, issue
+from common.tokens import Scope, issue
 from tests.gateway.helpers import Gateway, meter, vehicle
 from tests.support import recent_minute, unique
 

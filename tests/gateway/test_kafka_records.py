@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import orjson
 
-from energy_ingest.tokens import Scope, issue
+from common.tokens import Scope, issue
 from schemas import METER_TOPIC, VEHICLE_TOPIC
 from tests.gateway.helpers import Gateway, end_offsets, meter, read_messages, vehicle
 from tests.support import recent_minute, unique

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from energy_ingest.bench.config import QUICK, BenchConfig, config_from_args
-from energy_ingest.bench.latency import latency_targets
-from energy_ingest.bench.memory import MemoryFigure
-from energy_ingest.bench.report import markdown, write_files
-from energy_ingest.bench.results import BenchResult, to_json
-from energy_ingest.bench.run import add_parser
-from energy_ingest.bench.stats import (
+from bench.config import QUICK, BenchConfig, config_from_args
+from bench.latency import latency_targets
+from bench.memory import MemoryFigure
+from bench.report import markdown, write_files
+from bench.results import BenchResult, to_json
+from bench.run import add_parser
+from bench.stats import (
     LatencyPoint,
     ModeResult,
     RunFigure,
@@ -156,7 +156,7 @@ def test_json_is_complete_and_plain(tmp_path: Path) -> None:
 
 
 def test_chart_is_a_png(tmp_path: Path) -> None:
-    from energy_ingest.bench.chart import write_chart
+    from bench.chart import write_chart
 
     path = write_chart(_result(), tmp_path / "bench.png")
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -46,7 +46,7 @@ def test_top_level_help_lists_every_command() -> None:
 
 
 def test_token_command_issues_a_verifiable_device_token() -> None:
-    from energy_ingest.tokens import Scope, verify
+    from common.tokens import Scope, verify
 
     secret = "s" * 40
     out = subprocess.run(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from energy_ingest.sim.fleet import FleetSpec, encode_batches, faulty_vehicles, readings_by_minute
+from simulator.fleet import FleetSpec, encode_batches, faulty_vehicles, readings_by_minute
 
 END = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -16,8 +16,8 @@ as the consumer builds them. Then, for each history size (``--days``, e.g. 1 the
 Prints a table and writes it, with the EXPLAIN summaries, the load times and the machine,
 to ``docs/analytics-benchmark.md`` (not with ``--quick`` unless ``--out`` is given).
 
-    .venv/bin/python benchmarks/analytics_bench.py --quick        # 1,000 devices, 1 and 2 days
-    .venv/bin/python benchmarks/analytics_bench.py                # 10,000 devices, 1 and 7 days
+    .venv/bin/python -m bench.analytics --quick        # 1,000 devices, 1 and 2 days
+    .venv/bin/python -m bench.analytics                # 10,000 devices, 1 and 7 days
 
 The full run loads 201.6 M readings (about 25 GiB on disk) and takes about half an hour on
 two cores; ``--dir D --keep`` keeps the data in ``D/analytics-bench`` and a later run with
@@ -39,13 +39,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+import psycopg
 
-import psycopg  # noqa: E402
-from analytics.dataset import HOUR, Fleet, Loader, State  # noqa: E402
-from analytics.explain import PlanSummary, explain, segments  # noqa: E402
-from analytics.measure import (  # noqa: E402
+from bench.analytics.dataset import HOUR, Fleet, Loader, State
+from bench.analytics.explain import PlanSummary, explain, segments
+from bench.analytics.measure import (
     FLEET,
     FLEET_SQL,
     PERFORMANCE,
@@ -63,7 +61,7 @@ from analytics.measure import (  # noqa: E402
     performance_requests,
     random_window,
 )
-from analytics.report import (  # noqa: E402
+from bench.analytics.report import (
     LATENCY_HEADER,
     LOAD_HEADER,
     SUMMARY_HEADER,
@@ -80,13 +78,13 @@ from analytics.report import (  # noqa: E402
     text_table,
     verdicts,
 )
+from common.tokens import Scope, issue
+from devstack.postgres import PostgresServer
+from devstack.stack import free_port
+from energy_ingest.logins import ServiceRole, ensure_login
+from energy_ingest.migrate import migrate
 
-from devstack.postgres import PostgresServer  # noqa: E402
-from devstack.stack import free_port  # noqa: E402
-from energy_ingest.logins import ServiceRole, ensure_login  # noqa: E402
-from energy_ingest.migrate import migrate  # noqa: E402
-from energy_ingest.tokens import Scope, issue  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = ROOT / "docs" / "analytics-benchmark.md"
 READER = "bench_reader"
 
@@ -324,7 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminate)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     command = shlex.join(
-        [".venv/bin/python", "benchmarks/analytics_bench.py", *(sys.argv[1:] if argv is None else argv)]
+        [".venv/bin/python", "-m", "bench.analytics", *(sys.argv[1:] if argv is None else argv)]
     )
     started = datetime.now(UTC)
     t0 = time.perf_counter()

@@ -11,8 +11,8 @@ Every 202 is checked against Kafka: the topics' end offsets must grow by at leas
 number of acknowledged readings. Prints one table row per scenario (and per producer
 configuration with ``--sweep``). Bounded in time: about 1 minute, 2.5 with ``--sweep``.
 
-    .venv/bin/python benchmarks/gateway_bench.py             # the default producer settings
-    .venv/bin/python benchmarks/gateway_bench.py --sweep     # compare producer settings
+    .venv/bin/python -m bench.gateway             # the default producer settings
+    .venv/bin/python -m bench.gateway --sweep     # compare producer settings
 """
 
 from __future__ import annotations
@@ -30,9 +30,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 SCENARIOS = {"single": 1, "batch": 1000}
 
@@ -245,8 +242,8 @@ def main() -> int:
     if args.sweep:
         args.seconds = min(args.seconds, 8.0)
 
+    from common.tokens import Scope, issue
     from devstack import Stack, free_port
-    from energy_ingest.tokens import Scope, issue
     from energy_ingest.topics import create_topics
 
     def run_all(bootstrap: str) -> list[dict[str, Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from energy_ingest.bench.results import MODE_ORDER, BenchResult, to_json
+from bench.results import MODE_ORDER, BenchResult, to_json
 
 
 def _num(value: float | None, digits: int = 0) -> str:

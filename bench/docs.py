@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from energy_ingest.bench.report import markdown
-from energy_ingest.bench.results import BenchResult
+from bench.report import markdown
+from bench.results import BenchResult
 
 METHOD = """\
 # Benchmarks
@@ -20,7 +20,7 @@ and late readings) three ways:
    `merge_vehicle.sql` (history insert, status upsert, hourly rollups). No HTTP, no
    Kafka, no decoding: the physical limit of this database on this machine.
 2. **naive**: the seed's design as a baseline, a small FastAPI server
-   (`energy_ingest/bench/naive.py`) taking one reading per HTTP request and storing it
+   (`bench/naive.py`) taking one reading per HTTP request and storing it
    in one transaction (an `INSERT` into history and a status upsert) from a psycopg
    pool. It is slow, so each repetition is bounded in time.
 3. **pipeline**: simulator → gateway → Kafka → consumer(s) → PostgreSQL, the services
@@ -64,7 +64,7 @@ the figures (the report warns when the load average was high).
 The simulator posts 2,000 readings per request by default (`--batch-size`; the gateway
 takes up to `MAX_RECORDS`, 10,000). Where the CPU goes, per process and per reading, and
 what each optimisation changed: [performance.md](performance.md), reproduced with
-`benchmarks/profile_pipeline.py`.
+`python -m bench.profile`.
 """
 
 

@@ -7,7 +7,7 @@ that data, and waits for the commit that stores the last reading. Throughput is 
 the time from the replicas' start to that commit; "steady" leaves out start-up and the
 group join (first to last commit).
 
-    .venv/bin/python benchmarks/consumer_bench.py --readings 200000 --replicas 1 2
+    .venv/bin/python -m bench.consumer --readings 200000 --replicas 1 2
 
 Each run uses new device ids, so every reading is really inserted (no duplicates).
 """
@@ -197,7 +197,7 @@ def main() -> int:
             run_once(env, r, args.readings, i + 1, args.partitions, args.timeout)
             for i, r in enumerate(args.replicas)
         ]
-    print(f"\ncommand: .venv/bin/python benchmarks/consumer_bench.py {' '.join(sys.argv[1:])}")
+    print(f"\ncommand: .venv/bin/python -m bench.consumer {' '.join(sys.argv[1:])}")
     print(f"topics: {args.partitions} partitions each; fleet: {FLEET:,} meters + {FLEET:,} vehicles")
     print(HEADER)
     for r in results:

@@ -6,7 +6,7 @@ records the gateway and the first consumer for ``--spy-seconds``. Prints CPU
 microseconds per reading for the load generator, gateway, consumer(s), Kafka and
 PostgreSQL over the time they were busy, then the functions with the most samples.
 
-    .venv/bin/python benchmarks/profile_pipeline.py --repetitions 3 -- --batch-size 500
+    .venv/bin/python -m bench.profile --repetitions 3 -- --batch-size 500
 """
 
 from __future__ import annotations

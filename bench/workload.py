@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from consumer.batch import Batch, MeterRow, VehicleRow
-from energy_ingest.sim.fleet import FleetSpec, readings_by_minute
+from simulator.fleet import FleetSpec, readings_by_minute
 
 Reading = dict[str, Any]
 

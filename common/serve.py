@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uvicorn
 
-from energy_ingest.logs import configure
+from common.logs import configure
 
 
 def serve(factory: str, service: str, host: str, port: int, workers: int, log_level: str) -> None:

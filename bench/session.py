@@ -10,20 +10,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from bench.config import BenchConfig
+from bench.database import BenchDatabase
+from bench.latency import measure_latency
+from bench.limit import measure_limit
+from bench.machine import describe
+from bench.memory import PeakMemory
+from bench.naive_run import measure_naive
+from bench.pipeline import PipelineServices, measure_pipeline
+from bench.progress import say
+from bench.results import BenchResult
+from bench.workload import Workload
 from devstack import Stack
-from energy_ingest.bench.config import BenchConfig
-from energy_ingest.bench.database import BenchDatabase
-from energy_ingest.bench.latency import measure_latency
-from energy_ingest.bench.limit import measure_limit
-from energy_ingest.bench.machine import describe
-from energy_ingest.bench.memory import PeakMemory
-from energy_ingest.bench.naive_run import measure_naive
-from energy_ingest.bench.pipeline import PipelineServices, measure_pipeline
-from energy_ingest.bench.progress import say
-from energy_ingest.bench.results import BenchResult
-from energy_ingest.bench.workload import Workload
 from energy_ingest.provision import provision
-from energy_ingest.sim.fleet import FleetSpec
+from simulator.fleet import FleetSpec
 
 # Service settings a user may export before running the bench; recorded with the figures.
 SERVICE_KNOBS = (

@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from energy_ingest.bench.config import BenchConfig
-from energy_ingest.bench.machine import Machine
-from energy_ingest.bench.memory import MemoryFigure
-from energy_ingest.bench.stats import LatencyPoint, ModeResult, Target, evaluate_targets, ratio
+from bench.config import BenchConfig
+from bench.machine import Machine
+from bench.memory import MemoryFigure
+from bench.stats import LatencyPoint, ModeResult, Target, evaluate_targets, ratio
 
 SCHEMA_VERSION = 1
 MODE_ORDER = ("limit", "naive", "pipeline")

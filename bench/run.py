@@ -15,10 +15,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from energy_ingest.bench.config import MODES, QUICK, BenchConfig, config_from_args
+from bench.config import MODES, QUICK, BenchConfig, config_from_args
 
 if TYPE_CHECKING:
-    from energy_ingest.bench.results import BenchResult
+    from bench.results import BenchResult
 
 QUICK_BUDGET_S = 300.0
 
@@ -82,20 +82,20 @@ def _defaults(full: BenchConfig, quick: BenchConfig, name: str) -> str:
 
 
 def _project_root() -> Path:
-    here = Path(__file__).resolve().parents[2]
+    here = Path(__file__).resolve().parents[1]
     return here if (here / "pyproject.toml").exists() else Path.cwd()
 
 
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark and write its report."""
     if args.serve_naive is not None:
-        from energy_ingest.bench.naive import serve
+        from bench.naive import serve
 
         return serve(args.serve_naive)
-    from energy_ingest.bench.machine import load_average
-    from energy_ingest.bench.progress import say
-    from energy_ingest.bench.results import BenchResult
-    from energy_ingest.bench.session import Place, busy_warnings, run_bench
+    from bench.machine import load_average
+    from bench.progress import say
+    from bench.results import BenchResult
+    from bench.session import Place, busy_warnings, run_bench
 
     config = config_from_args(args)
     started = datetime.now(UTC).replace(microsecond=0)
@@ -128,10 +128,10 @@ def main(args: argparse.Namespace) -> int:
 
 
 def _write(result: BenchResult, args: argparse.Namespace, root: Path, folder: Path) -> int:
-    from energy_ingest.bench.chart import write_chart
-    from energy_ingest.bench.docs import write_docs
-    from energy_ingest.bench.progress import rate, say
-    from energy_ingest.bench.report import markdown, write_files
+    from bench.chart import write_chart
+    from bench.docs import write_docs
+    from bench.progress import rate, say
+    from bench.report import markdown, write_files
 
     paths = write_files(result, folder, args.json)
     chart = write_chart(result, folder / "bench.png")

@@ -22,7 +22,7 @@ from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 from pydantic import ValidationError
 
-from energy_ingest.jsonresponse import JsonResponse
+from common.jsonresponse import JsonResponse
 from schemas import MeterReading, ValidationClock, validate_reading_json
 
 INSERT_METER = sql.SQL(

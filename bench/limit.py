@@ -11,13 +11,13 @@ from __future__ import annotations
 import asyncio
 import time
 
+from bench.config import BenchConfig
+from bench.database import BenchDatabase
+from bench.progress import say
+from bench.stats import ModeResult, RunFigure
+from bench.workload import Workload
 from consumer.batch import Batch
 from consumer.writer import BatchWriter
-from energy_ingest.bench.config import BenchConfig
-from energy_ingest.bench.database import BenchDatabase
-from energy_ingest.bench.progress import say
-from energy_ingest.bench.stats import ModeResult, RunFigure
-from energy_ingest.bench.workload import Workload
 
 DESCRIPTION = "in-process COPY + merge (consumer's BatchWriter), no HTTP, no Kafka"
 

@@ -6,7 +6,7 @@ from fastapi import FastAPI, Request
 from starlette.exceptions import HTTPException
 from starlette.routing import Route
 
-from energy_ingest.jsonresponse import JsonResponse
+from common.jsonresponse import JsonResponse
 
 CODES = {404: "not_found", 405: "method_not_allowed"}
 

@@ -13,15 +13,15 @@ import time
 from collections.abc import Iterator
 from typing import IO
 
+from bench.config import BenchConfig
+from bench.database import BenchDatabase
+from bench.memory import PeakMemory
+from bench.progress import say
+from bench.stats import ModeResult, RunFigure
+from bench.workload import Workload
 from devstack import free_port
-from energy_ingest.bench.config import BenchConfig
-from energy_ingest.bench.database import BenchDatabase
-from energy_ingest.bench.memory import PeakMemory
-from energy_ingest.bench.progress import say
-from energy_ingest.bench.stats import ModeResult, RunFigure
-from energy_ingest.bench.workload import Workload
 from energy_ingest.procs import ServiceProcess, wait_http
-from energy_ingest.sim.poster import post_all
+from simulator.poster import post_all
 
 DESCRIPTION = "seed design: 1 HTTP request + 1 transaction (INSERT + status upsert) per reading"
 

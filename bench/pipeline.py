@@ -13,16 +13,16 @@ import time
 from dataclasses import dataclass, field
 from typing import IO
 
+from bench.config import BenchConfig
+from bench.database import BenchDatabase
+from bench.memory import PeakMemory
+from bench.progress import say
+from bench.stats import ModeResult, RunFigure
+from bench.workload import Workload
 from devstack import free_port
-from energy_ingest.bench.config import BenchConfig
-from energy_ingest.bench.database import BenchDatabase
-from energy_ingest.bench.memory import PeakMemory
-from energy_ingest.bench.progress import say
-from energy_ingest.bench.stats import ModeResult, RunFigure
-from energy_ingest.bench.workload import Workload
 from energy_ingest.procs import ServiceProcess, wait_http
-from energy_ingest.sim.fleet import FleetSpec
-from energy_ingest.sim.poster import PostSummary, post_all
+from simulator.fleet import FleetSpec
+from simulator.poster import PostSummary, post_all
 
 DESCRIPTION = "simulator → gateway → Kafka → consumer(s) → PostgreSQL, first request to last commit"
 UNLIMITED = "1000000000"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from matplotlib.figure import Figure
 
-from energy_ingest.bench.results import MODE_ORDER, BenchResult
-from energy_ingest.bench.stats import LATENCY_P99_GOAL_MS
+from bench.results import MODE_ORDER, BenchResult
+from bench.stats import LATENCY_P99_GOAL_MS
 
 COLOURS = {"limit": "#4c72b0", "naive": "#c44e52", "pipeline": "#55a868"}
 

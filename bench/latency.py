@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import math
 
-from energy_ingest.bench.config import BenchConfig
-from energy_ingest.bench.database import BenchDatabase
-from energy_ingest.bench.pipeline import PipelineServices
-from energy_ingest.bench.progress import say
-from energy_ingest.bench.stats import LatencyPoint, latency_point
-from energy_ingest.bench.workload import Workload
-from energy_ingest.sim.fleet import FleetSpec
+from bench.config import BenchConfig
+from bench.database import BenchDatabase
+from bench.pipeline import PipelineServices
+from bench.progress import say
+from bench.stats import LatencyPoint, latency_point
+from bench.workload import Workload
+from simulator.fleet import FleetSpec
 
 
 def latency_targets(max_rate: float, config: BenchConfig) -> tuple[list[tuple[str, float]], list[str]]:

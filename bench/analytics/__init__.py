@@ -1,0 +1,1 @@
+"""Helpers of ``python -m bench.analytics``: data set, HTTP load, EXPLAIN summary, report."""
