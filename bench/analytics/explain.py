@@ -188,7 +188,7 @@ def explain(
     ) as conn:
         body, names = prepared(name, conn)
         types = ", ".join(_TYPES[n] for n in names)
-        conn.execute(pgsql.SQL(f"PREPARE bench_q ({types}) AS {body}"))  # type: ignore[arg-type]
+        conn.execute(pgsql.SQL(f"PREPARE bench_q ({types}) AS {body}"))
         conn.execute(pgsql.SQL("SET plan_cache_mode = {}").format(pgsql.Literal(f"force_{mode}_plan")))
         args = pgsql.SQL(", ").join(pgsql.Literal(params[n]) for n in names)
         stmt = pgsql.SQL("EXPLAIN (ANALYZE, BUFFERS, FORMAT {}) EXECUTE bench_q ({})")

@@ -76,7 +76,8 @@ def test_status_equals_newest_history_row_after_shuffled_delivery(services: Serv
         eventually(
             lambda: db.execute(
                 "SELECT count(*) = 10 FROM vehicle_telemetry WHERE vehicle_id = %s", (vid,)
-            ).fetchone()[0]
+            ).fetchone()
+            == (True,)
         )
         newest = db.execute(
             "SELECT ts, soc FROM vehicle_telemetry WHERE vehicle_id = %s ORDER BY ts DESC LIMIT 1", (vid,)
