@@ -14,6 +14,8 @@ from energy_ingest.procs import wait_http
 from energy_ingest.provision import provision
 from tests.support import Services
 
+pytest_plugins = ["tests.ci_skips", "pytester"]
+
 
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:

@@ -1,8 +1,8 @@
 """Fixtures of the analytics tests: a PostgreSQL of their own, databases, the app, data.
 
 Each area gets its own database (migrated, with a reader and a mapper login), so tests
-do not see each other's rows. The lead's ``devstack`` fixtures can replace
-``pg_admin_url`` later; nothing else here depends on how the server was started.
+do not see each other's rows; nothing but ``pg_admin_url`` depends on how the server
+was started.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from analytics_api.app import create_app
+from devstack.postgres_install import server_bindir
 
 from .support import (
     NOW,
@@ -20,7 +21,6 @@ from .support import (
     Database,
     Dataset,
     Loader,
-    bindir,
     create_database,
     load_dataset,
     postgres_server,
@@ -31,11 +31,11 @@ from .support import (
 
 @pytest.fixture(scope="session")
 def pg_admin_url() -> Iterator[str]:
-    """A superuser URL of a fresh PostgreSQL server, stopped and deleted after the session."""
-    binaries = bindir()
-    if binaries is None:
-        pytest.skip("PostgreSQL server binaries not found (install the postgresql package)")
-    with postgres_server(binaries) as url:
+    """A superuser URL of a fresh PostgreSQL server, stopped and deleted after the session.
+
+    The server binaries are found or installed the way ``make run`` does it (devstack);
+    a machine that cannot have them fails here rather than skipping the suite."""
+    with postgres_server(server_bindir()) as url:
         yield url
 
 
