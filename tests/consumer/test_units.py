@@ -94,10 +94,16 @@ class TestRejectGuard:
 
     def test_a_retried_batch_is_judged_the_same(self) -> None:
         guard = RejectGuard(window=100, max_ratio=0.5, min_messages=10)
-        b = batch_of(20, 10)
+        b = batch_of(20, 10)  # 10 of 30: passes
         guard.check(b)
-        guard.check(b)
+        guard.check(b)  # the retry of a batch whose write failed
         guard.commit(b)
+        # The window now holds exactly the 30 outcomes of one commit: checks add nothing.
+        flood = batch_of(0, 25)
+        for _ in range(2):
+            with pytest.raises(RejectFloodError) as err:
+                guard.check(flood)
+            assert (err.value.rejected, err.value.seen) == (10 + 25, 30 + 25)
 
 
 def test_backoff_grows_with_jitter_and_is_capped() -> None:

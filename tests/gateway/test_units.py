@@ -56,12 +56,15 @@ def test_over_burst_names_the_device() -> None:
 
 def test_full_buckets_are_evicted_at_the_device_cap() -> None:
     clock = FakeClock()
-    limiter = DeviceRateLimiter(rate=1.0, burst=2, clock=clock, max_devices=2)
-    limiter.try_take(Counter({"a": 1}))
-    limiter.try_take(Counter({"b": 1}))
-    clock.now += 5  # both refilled: nothing to remember
-    limiter.try_take(Counter({"c": 1}))
-    assert limiter.try_take(Counter({"c": 2})) == pytest.approx(1.0)  # c's state survived
+    limiter = DeviceRateLimiter(rate=1.0, burst=4, clock=clock, max_devices=3)
+    assert limiter.try_take(Counter({"a": 1, "b": 3, "c": 4})) == 0.0
+    clock.now += 1  # a refilled (nothing to remember); b at 2 and c at 1 of 4 are not
+    assert limiter.try_take(Counter({"d": 1})) == 0.0  # over the cap: evicts full buckets only
+    # A full bucket behaves the same remembered or not, so which ones went shows only inside.
+    assert set(limiter._buckets) == {"b", "c", "d"}
+    assert limiter.try_take(Counter({"b": 3})) == pytest.approx(1.0)  # b's state survived
+    assert limiter.try_take(Counter({"c": 2})) == pytest.approx(1.0)  # so did c's
+    assert limiter.try_take(Counter({"d": 4})) == pytest.approx(1.0)  # and d's, stored after the eviction
 
 
 async def test_budget_holds_until_futures_settle() -> None:
@@ -178,13 +181,19 @@ def test_unsupported_media_type() -> None:
         media_type("multipart/form-data; boundary=x")
 
 
-def test_compression_codec_must_be_installed() -> None:
+@pytest.mark.parametrize("name", ["snappy", "lz4", "zstd"])
+def test_compression_codec_must_be_installed(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     from aiokafka import codec
 
     assert GatewaySettings(auth_disabled=True, compression="gzip").compression == "gzip"
-    if not codec.has_zstd():
-        with pytest.raises(ValidationError, match="cramjam"):
-            GatewaySettings(auth_disabled=True, compression="zstd")
+    monkeypatch.setattr(codec, f"has_{name}", lambda: True)
+    assert GatewaySettings(auth_disabled=True, compression=name).compression == name
+    monkeypatch.setattr(codec, f"has_{name}", lambda: False)
+    with pytest.raises(ValidationError) as info:
+        GatewaySettings(auth_disabled=True, compression=name)
+    (error,) = info.value.errors()
+    assert error["type"] == "value_error"
+    assert error["msg"] == f"Value error, KAFKA_COMPRESSION={name} needs the cramjam package installed"
 
 
 def test_auth_is_on_unless_disabled_explicitly() -> None:
