@@ -25,10 +25,10 @@ VEHICLE_TYPES = ["text", "timestamptz", "float8", "float8", "float8", "timestamp
 
 # Connection trouble, rollbacks (deadlock, serialization), resources, operator
 # intervention (shutdown, statement timeout), lock timeout, idle-in-transaction timeout,
-# I/O error, and a day partition created by another replica at the same moment (before
-# migration 0007 made ensure_day_partitions immune to that race).
+# I/O error. (A day partition created by a racing replica is no error at all since
+# migration 0007: ensure_day_partitions treats duplicate_table as success.)
 RETRYABLE_CLASSES = ("08", "40", "53", "57")
-RETRYABLE_SQLSTATES = {"55P03", "25P03", "58030", "42P07"}
+RETRYABLE_SQLSTATES = {"55P03", "25P03", "58030"}
 
 Conn = psycopg.AsyncConnection[tuple[object, ...]]
 Cursor = psycopg.AsyncCursor[tuple[object, ...]]

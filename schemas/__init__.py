@@ -2,7 +2,6 @@
 
 from schemas.codec import (
     READING_ADAPTER,
-    READINGS_ADAPTER,
     MeterMessage,
     VehicleMessage,
     decode_kafka_value,
@@ -29,7 +28,6 @@ __all__ = [
     "DEFAULT_MAX_FUTURE_SKEW",
     "KWH_MAX",
     "METER_TOPIC",
-    "READINGS_ADAPTER",
     "READING_ADAPTER",
     "VEHICLE_TOPIC",
     "VOLTAGE_MAX_V",

@@ -17,7 +17,6 @@ from schemas.clock import checked, plainly_in_time
 from schemas.readings import MeterReading, Reading, ValidationClock, VehicleReading
 
 READING_ADAPTER: TypeAdapter[MeterReading | VehicleReading] = TypeAdapter(Reading)
-READINGS_ADAPTER: TypeAdapter[list[MeterReading | VehicleReading]] = TypeAdapter(list[Reading])
 
 
 class MeterMessage(MeterReading):
