@@ -1,4 +1,6 @@
-"""`energy-ingest bench`: the pipeline measured against two yardsticks on one machine.
+"""Every benchmark: `energy-ingest bench` and the component benches (`python -m bench.<name>`).
+
+`energy-ingest bench` measures the pipeline against two yardsticks on one machine:
 
 * *limit*: an in-process loader that stores pre-generated readings with the consumer's
   own COPY + merge transactions, with no HTTP and no Kafka: what this database can take

@@ -1,1 +1,1 @@
-"""Shared plumbing of the energy ingestion engine: CLI, database set-up, tokens, logging."""
+"""The operator's app: the `energy-ingest` CLI, `dev` (what `make run` runs), provisioning (migrations, topics, logins)."""
