@@ -54,24 +54,50 @@ def test_422_body_matches_its_documented_schema(gateway: Gateway) -> None:
     assert set(body["errors"][0]) == set(doc["components"]["schemas"]["FieldError"]["properties"])
 
 
-def test_metrics_count_requests_readings_latency_and_in_flight(gateway: Gateway) -> None:
-    def sample(prefix: str) -> float:
-        try:
-            return gateway.metric(prefix)
-        except AssertionError:
-            return 0.0
+class Metrics:
+    """One scrape of /metrics: every sample line by its exact series, and the declared names."""
 
+    def __init__(self, gateway: Gateway) -> None:
+        self.samples: dict[str, float] = {}
+        self.declared: set[str] = set()
+        for line in httpx.get(f"{gateway.url}/metrics", timeout=10).text.splitlines():
+            if line.startswith("# TYPE "):
+                self.declared.add(line.split()[2])
+            elif line and not line.startswith("#"):
+                series, value = line.rsplit(" ", 1)
+                self.samples[series] = float(value)
+
+    def __getitem__(self, series: str) -> float:
+        if series not in self.samples:
+            raise AssertionError(f"/metrics has no series {series!r}")
+        return self.samples[series]
+
+    def before_first_use(self, series: str) -> float:
+        """A labelled series, which appears only once its labels are first used: absent is 0.
+
+        Its metric must be declared all the same, so a renamed or dropped metric fails.
+        """
+        name, labelled, _ = series.partition("{")
+        if series not in self.samples and labelled and name in self.declared:
+            return 0.0
+        return self[series]
+
+
+def test_metrics_count_requests_readings_latency_and_in_flight(gateway: Gateway) -> None:
     route = 'gateway_requests_total{route="/v1/ingest",status="202"}'
     vehicles = 'gateway_readings_accepted_total{type="vehicle"}'
-    before = {k: sample(k) for k in (route, vehicles, "gateway_produce_seconds_count")}
+    produced = "gateway_produce_seconds_count"
+    before = Metrics(gateway)
+    start = {k: before.before_first_use(k) for k in (route, vehicles)} | {produced: before[produced]}
     with gateway.client() as gw:
         assert gw.post("/v1/ingest", json=[vehicle(unique("v")), vehicle(unique("v"))]).status_code == 202
         assert (
             gw.post("/v1/ingest", content=b"[", headers={"Content-Type": "application/json"}).status_code
             == 400
         )
-    assert sample(route) == before[route] + 1
-    assert sample(vehicles) == before[vehicles] + 2
-    assert sample("gateway_produce_seconds_count") == before["gateway_produce_seconds_count"] + 1
-    assert sample('gateway_requests_total{route="/v1/ingest",status="400"}') >= 1
-    assert sample("gateway_in_flight_records") == 0
+    after = Metrics(gateway)
+    assert after[route] == start[route] + 1
+    assert after[vehicles] == start[vehicles] + 2
+    assert after[produced] == start[produced] + 1
+    assert after['gateway_requests_total{route="/v1/ingest",status="400"}'] >= 1
+    assert after["gateway_in_flight_records"] == 0
