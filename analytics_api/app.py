@@ -16,7 +16,7 @@ from analytics_api import metrics
 from analytics_api.db import Database
 from analytics_api.deps import AppContext
 from analytics_api.errors import ApiError, InvalidParameter, MalformedBody
-from analytics_api.routes import fleet, health, mappings, performance, status, telemetry
+from analytics_api.routes import fleet, health, mappings, offline, performance, status, telemetry
 from analytics_api.settings import AnalyticsSettings
 from analytics_api.window import Clock, utc_now
 from common import http_errors
@@ -92,6 +92,6 @@ def create_app(settings: AnalyticsSettings, *, clock: Clock = utc_now) -> FastAP
         metrics.LATENCY.labels(path).observe(time.perf_counter() - started)
         return response
 
-    for module in (performance, fleet, status, telemetry, mappings, health):
+    for module in (performance, fleet, offline, status, telemetry, mappings, health):
         app.include_router(module.router)
     return app

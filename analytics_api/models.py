@@ -124,6 +124,7 @@ class VehicleFleet(ApiModel):
     reporting: int
     charging: int
     stale: int
+    offline: int
     mean_soc: float | None
 
 
@@ -133,13 +134,18 @@ class MeterFleet(ApiModel):
     total: int
     reporting: int
     stale: int
+    offline: int
 
 
 class FleetSummary(ApiModel):
-    """The fleet right now, from the hot status tables."""
+    """The fleet right now, from the hot status tables.
+
+    ``stale`` devices were not heard from within the reporting window; ``offline`` ones
+    not within ``offlineAfterSeconds`` (listed by ``GET /v1/fleet/offline``)."""
 
     as_of: datetime
     reporting_window_seconds: int
+    offline_after_seconds: int
     vehicles: VehicleFleet
     meters: MeterFleet
 
@@ -249,3 +255,27 @@ class MeterSeries(ApiModel):
     bucket: Bucket
     points: list[MeterPoint]
     next_from: datetime | None
+
+
+DeviceKind = Literal["meter", "vehicle"]
+
+
+class OfflineDevice(ApiModel):
+    """A device from which nothing has been received for longer than the threshold."""
+
+    kind: DeviceKind
+    id: str
+    last_reading_at: datetime = Field(description="reading time of its newest reading")
+    last_received_at: datetime = Field(description="when the newest reading was received")
+    silent_seconds: float = Field(description="seconds since lastReceivedAt")
+
+
+class OfflineDevices(ApiModel):
+    """One page of the silent devices, the most recently silent first."""
+
+    as_of: datetime
+    silent_for_seconds: int
+    total: int = Field(description="silent devices of the requested kind(s), on every page")
+    limit: int
+    offset: int
+    devices: list[OfflineDevice]

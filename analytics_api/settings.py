@@ -39,6 +39,12 @@ class AnalyticsSettings(BaseSettings):
         validation_alias="STALE_AFTER_S",
         description="a device not heard from for this long is stale (and not 'reporting')",
     )
+    offline_after_s: int = Field(
+        900,
+        ge=1,
+        validation_alias="OFFLINE_AFTER_S",
+        description="a device not heard from for this long is offline (fleet summary, metrics gauge)",
+    )
     pool_min_size: int = Field(1, ge=0, validation_alias="ANALYTICS_POOL_MIN_SIZE")
     pool_max_size: int = Field(10, ge=1, validation_alias="ANALYTICS_POOL_MAX_SIZE")
     mapping_pool_max_size: int = Field(2, ge=1, validation_alias="MAPPING_POOL_MAX_SIZE")

@@ -32,23 +32,30 @@ async def fleet_summary(_: Reader, ctx: Context) -> FleetSummary:
     """Devices heard from within ``STALE_AFTER_S`` (default 5 minutes) are reporting; the rest are stale."""
     now = ctx.clock()
     window = ctx.settings.stale_after_s
-    row = await ctx.db.fetch_one("analytics_fleet_summary", {"since": now - timedelta(seconds=window)})
+    offline_after = ctx.settings.offline_after_s
+    row = await ctx.db.fetch_one(
+        "analytics_fleet_summary",
+        {"since": now - timedelta(seconds=window), "offline_before": now - timedelta(seconds=offline_after)},
+    )
     assert row is not None  # an aggregate always returns one row
     mean_soc = row["mean_soc"]
     return FleetSummary(
         as_of=now,
         reporting_window_seconds=window,
+        offline_after_seconds=offline_after,
         vehicles=VehicleFleet(
             total=row["vehicles_total"],
             reporting=row["vehicles_reporting"],
             charging=row["vehicles_charging"],
             stale=row["vehicles_total"] - row["vehicles_reporting"],
+            offline=row["vehicles_offline"],
             mean_soc=float(mean_soc) if mean_soc is not None else None,
         ),
         meters=MeterFleet(
             total=row["meters_total"],
             reporting=row["meters_reporting"],
             stale=row["meters_total"] - row["meters_reporting"],
+            offline=row["meters_offline"],
         ),
     )
 

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from analytics_api import fleet_gauges
 from analytics_api.deps import Context
 from analytics_api.models import ErrorBody, Health, Readiness
 
@@ -39,6 +40,7 @@ async def readyz(ctx: Context) -> Response:
 
 
 @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
-async def prometheus() -> Response:
-    """The process's metrics in the Prometheus text format."""
+async def prometheus(ctx: Context) -> Response:
+    """The process's metrics in the Prometheus text format (fleet gauges counted now)."""
+    await fleet_gauges.refresh(ctx)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

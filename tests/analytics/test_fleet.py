@@ -57,9 +57,9 @@ async def test_fleet_summary(fleet_client: httpx.AsyncClient) -> None:
     assert body["asOf"] == "2024-03-12T12:00:00Z"
     assert body["reportingWindowSeconds"] == 300
     soc = body["vehicles"].pop("meanSoc")
-    assert body["vehicles"] == {"total": 6, "reporting": 4, "charging": 2, "stale": 2}
+    assert body["vehicles"] == {"total": 6, "reporting": 4, "charging": 2, "stale": 2, "offline": 1}
     assert math.isclose(soc, (50 + 60 + 70 + 80) / 4)
-    assert body["meters"] == {"total": 3, "reporting": 2, "stale": 1}
+    assert body["meters"] == {"total": 3, "reporting": 2, "stale": 1, "offline": 1}  # fv-6, fm-2: > 900 s
 
 
 async def _expected_ranking(db: Database, start: datetime, end: datetime) -> list[dict[str, Any]]:
