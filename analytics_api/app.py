@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
 from analytics_api import metrics
+from analytics_api.auth import BodyGate
 from analytics_api.db import Database
 from analytics_api.deps import AppContext
 from analytics_api.errors import ApiError, InvalidParameter, MalformedBody
@@ -82,6 +83,10 @@ def create_app(settings: AnalyticsSettings, *, clock: Clock = utc_now) -> FastAP
     async def _unexpected(request: Request, exc: Exception) -> Response:
         log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
         return JSONResponse({"error": "internal", "message": "internal error; see the server log"}, 500)
+
+    # Inside the metrics middleware (its 401/413 answers are counted), before any route.
+    ctx = app.state.analytics
+    app.add_middleware(BodyGate, verifier=ctx.verifier, max_bytes=settings.max_request_body_bytes)
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

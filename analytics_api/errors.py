@@ -55,6 +55,12 @@ class Conflict(ApiError):
     status, code = 409, "conflict"
 
 
+class TooLarge(ApiError):
+    """The request body is over the API's limit."""
+
+    status, code = 413, "too_large"
+
+
 class InvalidParameter(ApiError):
     """A query, path or body parameter is invalid; ``parameter`` names it."""
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pydantic import AliasChoices, Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
-from common.tokens import MIN_SECRET_LENGTH
+from common.auth_settings import AuthSettings
 
 
-class AnalyticsSettings(BaseSettings):
-    """Every knob of the analytics API. Environment names are given as aliases."""
+class AnalyticsSettings(AuthSettings):
+    """Every knob of the analytics API. Environment names are given as aliases.
+
+    Token keys: ``AUTH_KEYS``, ``AUTH_KEYS_FILE``, ``AUTH_SECRET`` (:class:`AuthSettings`).
+    """
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
@@ -24,11 +27,11 @@ class AnalyticsSettings(BaseSettings):
     )
     host: str = Field("127.0.0.1", validation_alias="ANALYTICS_HOST")
     port: int = Field(3001, ge=1, le=65535, validation_alias="ANALYTICS_PORT")
-    auth_secret: str | None = Field(None, validation_alias="AUTH_SECRET")
-    auth_disabled: bool = Field(
-        False,
-        validation_alias="AUTH_DISABLED",
-        description="must be set explicitly to serve anonymous callers",
+    max_request_body_bytes: int = Field(
+        64 * 1024,
+        ge=1024,
+        validation_alias="ANALYTICS_MAX_BODY_BYTES",
+        description="larger request bodies get 413 (bodies are read only after the token verified)",
     )
     statement_timeout_ms: int = Field(5000, ge=1, validation_alias="STATEMENT_TIMEOUT_MS")
     max_window_days: int = Field(366, ge=1, validation_alias="MAX_WINDOW_DAYS")
@@ -61,10 +64,6 @@ class AnalyticsSettings(BaseSettings):
 
     @model_validator(mode="after")
     def _checked(self) -> AnalyticsSettings:
-        if not self.auth_disabled and not self.auth_secret:
-            raise ValueError("AUTH_SECRET is required (or set AUTH_DISABLED=true explicitly)")
-        if self.auth_secret is not None and len(self.auth_secret) < MIN_SECRET_LENGTH:
-            raise ValueError(f"AUTH_SECRET must be at least {MIN_SECRET_LENGTH} characters")
         if self.pool_min_size > self.pool_max_size:
             raise ValueError("ANALYTICS_POOL_MIN_SIZE must not exceed ANALYTICS_POOL_MAX_SIZE")
         return self

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
-from common.tokens import Scope, issue
+from common.tokens import DEFAULT_TTL_S, DEVICE_SCOPES, Scope, issue
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -83,11 +83,20 @@ def _topics(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
-    secret = _need_env("AUTH_SECRET")
+    from common.keys import load_keyring
+
     scope = Scope(args.scope)
-    if scope is Scope.DEVICE and not args.subject:
-        sys.exit("energy-ingest token device: give the device id, e.g. `energy-ingest token device m-123`")
-    print(issue(secret, scope, args.subject or "default"))
+    if scope in DEVICE_SCOPES and not args.subject:
+        sys.exit(f"energy-ingest token {scope}: give the id, e.g. `energy-ingest token {scope} m-123`")
+    env = os.environ
+    if not (env.get("AUTH_SECRET") or env.get("AUTH_KEYS") or env.get("AUTH_KEYS_FILE")):
+        _need_env("AUTH_KEYS")
+    try:
+        names = ("AUTH_SECRET", "AUTH_KEYS", "AUTH_KEYS_FILE", "AUTH_SIGNING_KID")
+        keys = load_keyring(*(env.get(name) for name in names))
+        print(issue(keys, scope, args.subject or "default", ttl_s=args.ttl, kid=args.kid))
+    except ValueError as exc:
+        sys.exit(f"energy-ingest token: {exc}")
     return 0
 
 
@@ -200,23 +209,34 @@ def build_parser() -> argparse.ArgumentParser:
     to.add_argument("--replication", type=int, default=1, help="(default: %(default)s)")
     to.set_defaults(func=_topics)
 
+    ttls = ", ".join(f"{s.value} {DEFAULT_TTL_S[s] // 3600} h" for s in Scope)
     tk = sub.add_parser(
         "token",
-        help="issue a bearer token (needs $AUTH_SECRET)",
-        description="device ID: may post only that device's readings; fleet: any device's; "
-        "analyst: read analytics; admin: read analytics and write meter mappings.",
+        help="issue a bearer token (needs $AUTH_KEYS, $AUTH_KEYS_FILE or $AUTH_SECRET)",
+        description="meter ID / vehicle ID: may post only that device's readings of that kind; "
+        "charger ID: an OCPP charge point; device ID: that id's readings of either kind (older "
+        "scope); fleet: any device's; analyst: read analytics; admin: read analytics and write "
+        f"mappings. Signed with $AUTH_SIGNING_KID (default: the first key) unless --kid. Default "
+        f"lifetimes: {ttls}.",
     )
     tk.add_argument("scope", choices=[s.value for s in Scope])
-    tk.add_argument("subject", nargs="?", help="device id (device scope) or a name for the holder")
+    tk.add_argument("subject", nargs="?", help="device id (device scopes) or a name for the holder")
+    tk.add_argument("--ttl", type=int, metavar="SECONDS", help="lifetime (default: the scope's)")
+    tk.add_argument("--kid", help="sign with this key id (default: $AUTH_SIGNING_KID or the first key)")
     tk.set_defaults(func=_token)
 
     cl = sub.add_parser(
         "create-login",
         help="create a database login in one least-privilege role",
-        description="writer: consumers; reader: analytics API; mapper: mapping writes. Prints its URL.",
+        description="writer: consumers; reader: analytics API; mapper: mapping writes; retention: "
+        "`energy-ingest retention` (drops old history). Prints its URL.",
     )
     cl.add_argument("name")
-    cl.add_argument("--role", required=True, choices=["energy_writer", "energy_reader", "energy_mapper"])
+    cl.add_argument(
+        "--role",
+        required=True,
+        choices=["energy_writer", "energy_reader", "energy_mapper", "energy_retention"],
+    )
     cl.add_argument("--password", help="default: a random one")
     cl.add_argument("--database-url", help="an admin URL (default: $DATABASE_URL)")
     cl.set_defaults(func=_create_login)

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
 
+from common.verifier import TokenVerifier
 from ingest_gateway import metrics
 from ingest_gateway.auth import authenticate, authorize_devices
 from ingest_gateway.errors import KafkaUnavailable, RateLimited, TooLarge, UnsupportedMediaType, retry_after
@@ -45,17 +46,16 @@ class Ingestor:
         self._publisher = publisher
         self._limiter = limiter
         self._parser = ReadingsParser(settings.max_records, timedelta(seconds=settings.max_future_skew_s))
+        self._verifier = None if settings.auth_disabled else TokenVerifier(settings.keyring())
 
     async def __call__(self, request: Request) -> int:
         received = datetime.now(UTC)
-        principal = authenticate(
-            request.headers.get("authorization"), self._s.auth_secret, self._s.auth_disabled
-        )
+        principal = authenticate(request.headers.get("authorization"), self._verifier, self._s.auth_disabled)
         kind = media_type(request.headers.get("content-type"))
         body = await read_body(request, self._s.max_body_bytes)
         readings = self._parser.parse(body, kind, received)
+        authorize_devices(principal, readings)
         devices = [device_id_of(r) for r in readings]
-        authorize_devices(principal, devices)
         wanted = Counter(devices)
         self._take_tokens(wanted)
         try:

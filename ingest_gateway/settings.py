@@ -5,10 +5,12 @@ from __future__ import annotations
 from typing import Literal
 
 from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
+
+from common.auth_settings import AuthSettings
 
 
-class GatewaySettings(BaseSettings):
+class GatewaySettings(AuthSettings):
     """Every knob of the gateway. Environment names are given as aliases."""
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
@@ -16,12 +18,6 @@ class GatewaySettings(BaseSettings):
     kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
     host: str = Field("127.0.0.1", validation_alias="GATEWAY_HOST")
     port: int = Field(3000, ge=1, le=65535, validation_alias="GATEWAY_PORT")
-    auth_secret: str | None = Field(None, validation_alias="AUTH_SECRET")
-    auth_disabled: bool = Field(
-        False,
-        validation_alias="AUTH_DISABLED",
-        description="must be set explicitly to accept anonymous posts",
-    )
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, validation_alias="MAX_BODY_BYTES")
     max_records: int = Field(10_000, ge=1, validation_alias="MAX_RECORDS")
     max_future_skew_s: float = Field(300.0, ge=0, validation_alias="MAX_FUTURE_SKEW_S")
@@ -56,14 +52,6 @@ class GatewaySettings(BaseSettings):
         description="records awaiting Kafka's acknowledgement across all requests",
     )
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
-
-    @model_validator(mode="after")
-    def _auth_configured(self) -> GatewaySettings:
-        if not self.auth_disabled and not self.auth_secret:
-            raise ValueError("AUTH_SECRET is required (or set AUTH_DISABLED=true explicitly)")
-        if self.auth_secret is not None and len(self.auth_secret) < 32:
-            raise ValueError("AUTH_SECRET must be at least 32 characters")
-        return self
 
     @model_validator(mode="after")
     def _codec_installed(self) -> GatewaySettings:
