@@ -1,1 +1,4 @@
-"""The operator's app: the `energy-ingest` CLI, `dev` (what `make run` runs), provisioning (migrations, topics, logins)."""
+"""The operator's app: the `energy-ingest` CLI, `dev` (what `make run` runs) and provisioning.
+
+Provisioning: migrations, Kafka topics and ACLs, database logins, tokens.
+"""
