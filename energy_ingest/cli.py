@@ -266,6 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point."""
+    bind_to_parent()
     args = build_parser().parse_args(argv)
     handler: Handler = args.func
     return handler(args)

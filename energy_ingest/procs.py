@@ -14,12 +14,17 @@ from typing import IO
 
 import httpx
 
+from energy_ingest.lifeline import PARENT_PID_ENV
+
 
 class ServiceProcess:
     """One service (``energy-ingest <command>``) run as a child process.
 
     Its stdout and stderr lines are copied to ``sink`` (default: our stdout) prefixed
-    with ``[name]``, and the last lines are kept for error reports.
+    with ``[name]``, and the last lines are kept for error reports. With
+    ``die_with_parent`` the child gets SIGTERM when this process dies (see
+    :mod:`energy_ingest.lifeline`); start it from the main thread then, since the
+    kernel ties the signal to the thread that started the child.
     """
 
     def __init__(
@@ -28,10 +33,14 @@ class ServiceProcess:
         args: list[str],
         env: Mapping[str, str],
         sink: IO[str] | None = None,
+        *,
+        die_with_parent: bool = False,
     ) -> None:
         self.name = name
         self._args = args
         self._env = {**os.environ, **env}
+        if die_with_parent:
+            self._env[PARENT_PID_ENV] = str(os.getpid())
         self._sink = sink if sink is not None else sys.stdout
         self._proc: subprocess.Popen[bytes] | None = None
         self._tail: list[str] = []
