@@ -10,6 +10,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 
 from common.tokens import DEFAULT_TTL_S, DEVICE_SCOPES, Scope, issue
+from energy_ingest.lifeline import bind_to_parent
 
 Handler = Callable[[argparse.Namespace], int]
 
