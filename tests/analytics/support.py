@@ -4,6 +4,10 @@ The server runs as the ``postgres`` user when the tests run as root (initdb refu
 root), with password authentication on a free local port. Readings are loaded the way
 the consumer stores them: COPY into its staging tables, then its real merge queries
 (history, status and hourly rollups), so rollups are built exactly as in production.
+
+The expected answers, though, never come from those tables: they are computed here in
+plain Python from the generated readings and mappings (the *truth* functions at the
+end), so a merge that stored something else than what was sent fails the tests.
 """
 
 from __future__ import annotations
@@ -19,10 +23,13 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from statistics import fmean
+from typing import Any
 
 import httpx
 import psycopg
@@ -39,6 +46,7 @@ SECRET = "analytics-test-secret-" + "x" * 32
 METER_TYPES = ["text", "timestamptz", "float8", "float8", "timestamptz", "int4", "int8"]
 VEHICLE_TYPES = ["text", "timestamptz", "float8", "float8", "float8", "timestamptz", "int4", "int8"]
 NOW = datetime(2024, 3, 12, 12, 0, tzinfo=UTC)
+RECEIVED_AFTER = timedelta(seconds=2)  # the loader's receive time: two seconds after the reading
 
 MeterRow = tuple[str, datetime, float, float]
 """meter id, reading time, kWh AC, volts"""
@@ -169,13 +177,13 @@ class Loader:
                     async with cur.copy(query("copy_stage_meter")) as copy:
                         copy.set_types(METER_TYPES)
                         for i, (m, ts, kwh, volts) in enumerate(meters):
-                            await copy.write_row((m, ts, kwh, volts, ts + timedelta(seconds=2), 0, i))
+                            await copy.write_row((m, ts, kwh, volts, ts + RECEIVED_AFTER, 0, i))
                     await cur.execute(query("merge_meter"))
                 if vehicles:
                     async with cur.copy(query("copy_stage_vehicle")) as copy:
                         copy.set_types(VEHICLE_TYPES)
                         for i, (v, ts, soc, kwh, temp) in enumerate(vehicles):
-                            await copy.write_row((v, ts, soc, kwh, temp, ts + timedelta(seconds=2), 1, i))
+                            await copy.write_row((v, ts, soc, kwh, temp, ts + RECEIVED_AFTER, 1, i))
                     await cur.execute(query("merge_vehicle"))
 
     async def mapping(self, meter_id: str, vehicle_id: str, valid: str) -> None:
@@ -222,14 +230,60 @@ async def serve(app: FastAPI, scope: Scope = Scope.ANALYST) -> AsyncIterator[htt
 BASE = datetime(2024, 3, 10, tzinfo=UTC)
 HOURS = 30
 T_MOVE = BASE + timedelta(hours=13, minutes=27, seconds=13, microseconds=500_000)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A mapping's validity range as a ``tstzrange`` holds it (``None``: unbounded)."""
+
+    lower: datetime | None
+    upper: datetime | None
+    lower_inc: bool = True
+    upper_inc: bool = False
+
+    def literal(self) -> str:
+        """The range literal, e.g. ``[2024-03-10 05:00:00+00:00,)``."""
+        lo, hi = ("" if b is None else str(b) for b in (self.lower, self.upper))
+        opening = "[" if self.lower_inc and self.lower is not None else "("
+        closing = "]" if self.upper_inc and self.upper is not None else ")"
+        return f"{opening}{lo},{hi}{closing}"
+
+    def contains(self, t: datetime) -> bool:
+        above = self.lower is None or t > self.lower or (self.lower_inc and t == self.lower)
+        below = self.upper is None or t < self.upper or (self.upper_inc and t == self.upper)
+        return above and below
+
+    def clip(self, start: datetime, end: datetime) -> Span | None:
+        """The intersection with ``[start, end)``; None if empty (a single shared
+        inclusive instant is not empty)."""
+        if self.lower is None or self.lower < start:
+            lo, lo_inc = start, True
+        else:
+            lo, lo_inc = self.lower, self.lower_inc
+        if self.upper is None or self.upper > end:
+            hi, hi_inc = end, False
+        elif self.upper < end:
+            hi, hi_inc = self.upper, self.upper_inc
+        else:
+            hi, hi_inc = end, False
+        if lo < hi or (lo == hi and lo_inc and hi_inc):
+            return Span(lo, hi, lo_inc, hi_inc)
+        return None
+
+    def seconds(self) -> float:
+        assert self.lower is not None
+        assert self.upper is not None
+        return (self.upper - self.lower).total_seconds()
+
+
 MAPPINGS = (
-    ("m-a1", "v-a", "(,)"),
-    ("m-a2", "v-a", f"[{BASE + timedelta(hours=5)},)"),
-    ("m-move", "v-a", f"(,{T_MOVE})"),
-    ("m-move", "v-b", f"[{T_MOVE},)"),
-    ("m-b1", "v-b", f"[{BASE + timedelta(hours=2, minutes=17)},{BASE + timedelta(hours=20)})"),
-    ("m-b2", "v-b", f"({BASE + timedelta(hours=3)},{BASE + timedelta(hours=4)}]"),
-    ("m-idle", "v-idle", f"[{BASE + timedelta(hours=1)},{BASE + timedelta(hours=2)})"),
+    ("m-a1", "v-a", Span(None, None, False)),
+    ("m-a2", "v-a", Span(BASE + timedelta(hours=5), None)),
+    ("m-move", "v-a", Span(None, T_MOVE, False)),
+    ("m-move", "v-b", Span(T_MOVE, None)),
+    ("m-b1", "v-b", Span(BASE + timedelta(hours=2, minutes=17), BASE + timedelta(hours=20))),
+    ("m-b2", "v-b", Span(BASE + timedelta(hours=3), BASE + timedelta(hours=4), False, True)),
+    ("m-idle", "v-idle", Span(BASE + timedelta(hours=1), BASE + timedelta(hours=2))),
 )
 """Mapping ranges of the main data set: a re-mapping inside an hour (m-move), a closed
 range, a range with exclusive/inclusive ends on whole hours (m-b2), an idle vehicle."""
@@ -237,12 +291,15 @@ range, a range with exclusive/inclusive ends on whole hours (m-b2), an idle vehi
 
 @dataclass(frozen=True, slots=True)
 class Dataset:
-    """What the main data set covers."""
+    """What the main data set covers, and what was sent: each reading once, by device
+    (the replays and duplicates loaded with it must change nothing)."""
 
     start: datetime
     end: datetime
     vehicles: tuple[str, ...]
     meters: tuple[str, ...]
+    meter_readings: Mapping[str, tuple[MeterRow, ...]]
+    vehicle_readings: Mapping[str, tuple[VehicleRow, ...]]
 
 
 def _when(rng: random.Random, i: int, exact: bool) -> datetime:
@@ -271,10 +328,25 @@ def generate(rng: random.Random) -> tuple[list[MeterRow], list[VehicleRow]]:
     return meters, vehicles
 
 
+def _by_device(rows: Sequence[tuple[Any, ...]]) -> dict[str, tuple[Any, ...]]:
+    found: dict[str, list[Any]] = {}
+    for row in rows:
+        found.setdefault(row[0], []).append(row)
+    return {device: tuple(sorted(rs, key=lambda r: r[1])) for device, rs in found.items()}
+
+
 async def load_dataset(loader: Loader) -> Dataset:
     """The main data set, loaded in shuffled batches with late and duplicate readings."""
     rng = random.Random(20240310)
     meters, vehicles = generate(rng)
+    sent = Dataset(
+        start=BASE,
+        end=BASE + timedelta(hours=HOURS),
+        vehicles=("v-a", "v-b", "v-solo", "v-idle"),
+        meters=("m-a1", "m-a2", "m-move", "m-b1", "m-b2", "m-x"),
+        meter_readings=_by_device(meters),
+        vehicle_readings=_by_device(vehicles),
+    )
     rng.shuffle(meters)
     rng.shuffle(vehicles)
     cut_m, cut_v = len(meters) * 7 // 10, len(vehicles) * 7 // 10
@@ -286,10 +358,106 @@ async def load_dataset(loader: Loader) -> Dataset:
     late_m, late_v = meters[cut_m:], vehicles[cut_v:]
     await loader.readings([*late_m, *replay_m, *late_m[:50]], [*late_v, *replay_v, *late_v[:50]])
     for meter, vehicle, valid in MAPPINGS:
-        await loader.mapping(meter, vehicle, valid)
-    return Dataset(
-        start=BASE,
-        end=BASE + timedelta(hours=HOURS),
-        vehicles=("v-a", "v-b", "v-solo", "v-idle"),
-        meters=("m-a1", "m-a2", "m-move", "m-b1", "m-b2", "m-x"),
-    )
+        await loader.mapping(meter, vehicle, valid.literal())
+    return sent
+
+
+# The truth: what the API must answer, from the readings and mappings sent, in Python.
+
+
+def numeric(x: float) -> Decimal:
+    """A float reading as the numeric it is stored as (PostgreSQL casts float8 with 15
+    significant digits; the generated values have fewer, so this is their shortest text)."""
+    return Decimal(repr(x))
+
+
+def _in(rows: Sequence[tuple[Any, ...]], start: datetime, end: datetime) -> list[tuple[Any, ...]]:
+    return [r for r in rows if start <= r[1] < end]
+
+
+def performance(ds: Dataset, vehicle: str, start: datetime, end: datetime) -> dict[str, Any]:
+    """A vehicle's window: its own readings, and each meter reading taken while its meter
+    was mapped to the vehicle; which meters were mapped in the window, and for how long."""
+    own = _in(ds.vehicle_readings.get(vehicle, ()), start, end)
+    spans = [(m, span) for m, v, span in MAPPINGS if v == vehicle]
+    metered = [
+        r
+        for m in sorted({m for m, _ in spans})
+        for r in _in(ds.meter_readings.get(m, ()), start, end)
+        if any(mm == m and span.contains(r[1]) for mm, span in spans)
+    ]
+    clipped = [(m, c) for m, span in spans if (c := span.clip(start, end)) is not None]
+    return {
+        "dc": sum((numeric(r[3]) for r in own), Decimal(0)),
+        "dc_n": len(own),
+        "temp": sum((numeric(r[4]) for r in own), Decimal(0)) / len(own) if own else None,
+        "ac": sum((numeric(r[2]) for r in metered), Decimal(0)),
+        "ac_n": len(metered),
+        "meter_ids": sorted({m for m, _ in clipped}),
+        "mapped_seconds": sum(c.seconds() for _, c in clipped),
+    }
+
+
+def vehicles_in(ds: Dataset, start: datetime, end: datetime) -> list[str]:
+    """Vehicles with a reading in ``[start, end)`` or a mapping overlapping it."""
+    reading = {v for v, rows in ds.vehicle_readings.items() if _in(rows, start, end)}
+    mapped = {v for _, v, span in MAPPINGS if span.clip(start, end) is not None}
+    return sorted(reading | mapped)
+
+
+TRUNC: dict[str, Callable[[datetime], datetime]] = {
+    "minute": lambda t: t.replace(second=0, microsecond=0),
+    "hour": lambda t: t.replace(minute=0, second=0, microsecond=0),
+    "day": lambda t: t.replace(hour=0, minute=0, second=0, microsecond=0),
+}
+
+
+def _buckets(
+    rows: Sequence[tuple[Any, ...]], unit: str, start: datetime, end: datetime
+) -> list[tuple[datetime, list[tuple[Any, ...]]]]:
+    found: dict[datetime, list[tuple[Any, ...]]] = {}
+    for r in _in(rows, start, end):
+        found.setdefault(TRUNC[unit](r[1].astimezone(UTC)), []).append(r)
+    return sorted(found.items())
+
+
+def vehicle_buckets(
+    ds: Dataset, vehicle: str, unit: str, start: datetime, end: datetime
+) -> list[dict[str, Any]]:
+    """Per ``unit`` (minute, hour, day) of ``[start, end)``: samples, energy, SoC, temperature."""
+    out = []
+    for at, rows in _buckets(ds.vehicle_readings.get(vehicle, ()), unit, start, end):
+        temps = [numeric(r[4]) for r in rows]
+        out.append({
+            "ts": at, "samples": len(rows), "kwh": sum((numeric(r[3]) for r in rows), Decimal(0)),
+            "soc_min": min(r[2] for r in rows), "soc_max": max(r[2] for r in rows),
+            "temp_avg": sum(temps, Decimal(0)) / len(temps), "temp_max": max(temps),
+        })  # fmt: skip
+    return out
+
+
+def meter_buckets(ds: Dataset, meter: str, unit: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """Per ``unit`` (minute, hour, day) of ``[start, end)``: samples, energy, voltage."""
+    out = []
+    for at, rows in _buckets(ds.meter_readings.get(meter, ()), unit, start, end):
+        out.append({
+            "ts": at, "samples": len(rows), "kwh": sum((numeric(r[2]) for r in rows), Decimal(0)),
+            "v_min": min(r[3] for r in rows), "v_max": max(r[3] for r in rows),
+            "v_avg": fmean(r[3] for r in rows),
+        })  # fmt: skip
+    return out
+
+
+def newest_vehicle_reading(ds: Dataset, vehicle: str) -> dict[str, Any]:
+    """The vehicle's reading with the latest timestamp, as its status must show it."""
+    _, ts, soc, kwh, temp = ds.vehicle_readings[vehicle][-1]
+    return {
+        "ts": ts, "soc": soc, "kwh_delivered_dc": numeric(kwh), "battery_temp": numeric(temp),
+        "received_at": ts + RECEIVED_AFTER,
+    }  # fmt: skip
+
+
+def newest_meter_reading(ds: Dataset, meter: str) -> dict[str, Any]:
+    """The meter's reading with the latest timestamp, as its status must show it."""
+    _, ts, kwh, volts = ds.meter_readings[meter][-1]
+    return {"ts": ts, "kwh_consumed_ac": numeric(kwh), "voltage": volts, "received_at": ts + RECEIVED_AFTER}

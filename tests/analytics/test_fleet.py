@@ -10,14 +10,22 @@ from decimal import Decimal
 from typing import Any
 
 import httpx
-import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from analytics_api.app import create_app
 
-from .support import BASE, NOW, Clock, Database, Dataset, Loader, serve, settings_for
-from .test_performance import EXPECTED
+from .support import (
+    BASE,
+    NOW,
+    Clock,
+    Database,
+    Dataset,
+    Loader,
+    performance,
+    serve,
+    settings_for,
+    vehicles_in,
+)
 
 
 @pytest.fixture(scope="module")
@@ -62,20 +70,8 @@ async def test_fleet_summary(fleet_client: httpx.AsyncClient) -> None:
     assert body["meters"] == {"total": 3, "reporting": 2, "stale": 1, "offline": 1}  # fv-6, fm-2: > 900 s
 
 
-async def _expected_ranking(db: Database, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    async with await psycopg.AsyncConnection.connect(db.admin, row_factory=dict_row) as conn:
-        cur = await conn.execute(
-            "SELECT vehicle_id FROM vehicle_telemetry WHERE ts >= %(f)s AND ts < %(t)s"
-            " UNION SELECT vehicle_id FROM smart_meter_mapping WHERE valid && tstzrange(%(f)s, %(t)s, '[)')",
-            {"f": start, "t": end},
-        )
-        vehicles = [r["vehicle_id"] for r in await cur.fetchall()]
-        rows = []
-        for v in vehicles:
-            cur = await conn.execute(EXPECTED.encode(), {"v": v, "f": start, "t": end})
-            row = await cur.fetchone()
-            assert row is not None
-            rows.append({"vehicle": v, **row})
+def _expected_ranking(dataset: Dataset, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    rows = [{"vehicle": v, **performance(dataset, v, start, end)} for v in vehicles_in(dataset, start, end)]
     inf = Decimal("Infinity")
     return sorted(rows, key=lambda r: (r["dc"] / r["ac"] if r["ac"] > 0 else inf, r["vehicle"]))
 
@@ -94,7 +90,6 @@ async def _expected_ranking(db: Database, start: datetime, end: datetime) -> lis
 )
 async def test_fleet_ranking_is_exact_for_whole_hours(
     client: httpx.AsyncClient,
-    main_db: Database,
     dataset: Dataset,
     start: datetime,
     end: datetime,
@@ -109,7 +104,7 @@ async def test_fleet_ranking_is_exact_for_whole_hours(
     assert body["from"] == lo.isoformat().replace("+00:00", "Z")
     assert body["to"] == hi.isoformat().replace("+00:00", "Z")
     assert body["granularity"] == "hour"
-    want = await _expected_ranking(main_db, lo, hi)
+    want = _expected_ranking(dataset, lo, hi)
     assert body["totalVehicles"] == len(want)
     assert [v["vehicleId"] for v in body["vehicles"]] == [w["vehicle"] for w in want]
     for got, w in zip(body["vehicles"], want, strict=True):

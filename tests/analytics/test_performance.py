@@ -1,4 +1,4 @@
-"""GET /v1/analytics/performance/{vehicleId}: exact against raw-row sums, and fast."""
+"""GET /v1/analytics/performance/{vehicleId}: exact against the readings sent, and fast."""
 
 from __future__ import annotations
 
@@ -13,32 +13,10 @@ import httpx
 import psycopg
 import pytest
 from psycopg import sql as pgsql
-from psycopg.rows import dict_row
 
 from sql import query
 
-from .support import BASE, HOURS, NOW, T_MOVE, Database, Dataset
-
-# Each meter reading counts for the vehicle its meter was mapped to at the reading's time.
-EXPECTED = """
-WITH w AS (SELECT tstzrange(%(f)s, %(t)s, '[)') AS w),
-v AS (SELECT * FROM vehicle_telemetry WHERE vehicle_id = %(v)s AND ts >= %(f)s AND ts < %(t)s),
-m AS (
-    SELECT t.* FROM meter_telemetry t
-    JOIN smart_meter_mapping s ON s.meter_id = t.meter_id AND s.valid @> t.ts
-    WHERE s.vehicle_id = %(v)s AND t.ts >= %(f)s AND t.ts < %(t)s
-),
-seg AS (
-    SELECT meter_id, valid * w.w AS r FROM smart_meter_mapping, w WHERE vehicle_id = %(v)s AND valid && w.w
-)
-SELECT (SELECT coalesce(sum(kwh_delivered_dc), 0) FROM v) AS dc,
-       (SELECT count(*) FROM v) AS dc_n,
-       (SELECT avg(battery_temp) FROM v) AS temp,
-       (SELECT coalesce(sum(kwh_consumed_ac), 0) FROM m) AS ac,
-       (SELECT count(*) FROM m) AS ac_n,
-       (SELECT coalesce(array_agg(DISTINCT meter_id ORDER BY meter_id), '{}') FROM seg) AS meter_ids,
-       (SELECT coalesce(sum(extract(epoch FROM upper(r) - lower(r))), 0) FROM seg) AS mapped_seconds
-"""
+from .support import BASE, HOURS, NOW, T_MOVE, Database, Dataset, performance
 
 
 def _windows() -> list[tuple[datetime, datetime]]:
@@ -65,14 +43,6 @@ SPECIAL = [
 ]
 
 
-async def expected(db: Database, vehicle: str, start: datetime, end: datetime) -> dict[str, Any]:
-    async with await psycopg.AsyncConnection.connect(db.admin, row_factory=dict_row) as conn:
-        cur = await conn.execute(EXPECTED.encode(), {"v": vehicle, "f": start, "t": end})
-        row = await cur.fetchone()
-    assert row is not None
-    return row
-
-
 def exact(response: httpx.Response) -> dict[str, Any]:
     """The body with JSON numbers as decimals (their shortest text), to compare exactly."""
     body: dict[str, Any] = json.loads(response.text, parse_float=Decimal)
@@ -80,13 +50,13 @@ def exact(response: httpx.Response) -> dict[str, Any]:
 
 
 async def check_window(
-    client: httpx.AsyncClient, db: Database, vehicle: str, start: datetime, end: datetime
+    client: httpx.AsyncClient, dataset: Dataset, vehicle: str, start: datetime, end: datetime
 ) -> None:
     params = {"from": start.isoformat(), "to": end.isoformat()}
     r = await client.get(f"/v1/analytics/performance/{vehicle}", params=params)
     assert r.status_code == 200, r.text
     got = exact(r)
-    want = await expected(db, vehicle, start, end)
+    want = performance(dataset, vehicle, start, end)
     where = f"{vehicle} [{start}, {end})"
     assert got["totalKwhDeliveredDc"] == want["dc"], where
     assert got["totalKwhConsumedAc"] == want["ac"], where
@@ -116,10 +86,10 @@ async def check_window(
 
 @pytest.mark.parametrize(("start", "end"), _windows() + SPECIAL)
 async def test_exact_for_window(
-    client: httpx.AsyncClient, main_db: Database, dataset: Dataset, start: datetime, end: datetime
+    client: httpx.AsyncClient, dataset: Dataset, start: datetime, end: datetime
 ) -> None:
     for vehicle in dataset.vehicles:
-        await check_window(client, main_db, vehicle, start, end)
+        await check_window(client, dataset, vehicle, start, end)
 
 
 async def test_sums_are_not_trivial(client: httpx.AsyncClient, dataset: Dataset) -> None:

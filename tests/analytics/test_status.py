@@ -6,10 +6,8 @@ import json
 from collections.abc import Iterator
 from datetime import timedelta
 from decimal import Decimal
-from typing import Any
 
 import httpx
-import psycopg
 import pytest
 
 from analytics_api.app import create_app
@@ -18,7 +16,17 @@ from analytics_api.db import translated
 from analytics_api.errors import QueryTimeout
 from common.tokens import Scope
 
-from .support import NOW, Clock, Database, Dataset, serve, settings_for, token
+from .support import (
+    NOW,
+    Clock,
+    Database,
+    Dataset,
+    newest_meter_reading,
+    newest_vehicle_reading,
+    serve,
+    settings_for,
+    token,
+)
 
 
 @pytest.fixture
@@ -28,21 +36,10 @@ def moved_clock(clock: Clock) -> Iterator[Clock]:
     clock.now = NOW
 
 
-async def newest(db: Database, table: str, key: str, device: str) -> dict[str, Any]:
-    async with await psycopg.AsyncConnection.connect(db.admin, row_factory=psycopg.rows.dict_row) as conn:
-        cur = await conn.execute(
-            f"SELECT * FROM {table} WHERE {key} = %s ORDER BY ts DESC LIMIT 1".encode(),
-            (device,),
-        )
-        row = await cur.fetchone()
-    assert row is not None
-    return row
-
-
 async def test_vehicle_status_is_the_newest_reading(
-    client: httpx.AsyncClient, main_db: Database, dataset: Dataset, moved_clock: Clock
+    client: httpx.AsyncClient, dataset: Dataset, moved_clock: Clock
 ) -> None:
-    want = await newest(main_db, "vehicle_telemetry", "vehicle_id", "v-a")
+    want = newest_vehicle_reading(dataset, "v-a")
     body = json.loads((await client.get("/v1/vehicles/v-a/status")).text, parse_float=Decimal)
     assert body["vehicleId"] == "v-a"
     assert body["timestamp"] == want["ts"].isoformat().replace("+00:00", "Z")
@@ -56,10 +53,8 @@ async def test_vehicle_status_is_the_newest_reading(
     assert body["ageSeconds"] == 30
 
 
-async def test_meter_status_is_the_newest_reading(
-    client: httpx.AsyncClient, main_db: Database, dataset: Dataset
-) -> None:
-    want = await newest(main_db, "meter_telemetry", "meter_id", "m-b2")
+async def test_meter_status_is_the_newest_reading(client: httpx.AsyncClient, dataset: Dataset) -> None:
+    want = newest_meter_reading(dataset, "m-b2")
     body = (await client.get("/v1/meters/m-b2/status")).json()
     assert body["meterId"] == "m-b2"
     assert body["timestamp"] == want["ts"].isoformat().replace("+00:00", "Z")
