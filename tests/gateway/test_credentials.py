@@ -1,0 +1,102 @@
+"""Credentials through a real gateway: expiry, key ids and rotation, kinds, malformed tokens."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+
+from common.keys import load_keyring
+from common.tokens import Scope, issue
+from tests.gateway.conftest import start_gateway
+from tests.gateway.helpers import Gateway, meter, vehicle
+from tests.support import unique
+
+OLD, NEW = "old-key-" + "o" * 32, "new-key-" + "n" * 32
+
+
+def test_expired_token_is_401(gateway: Gateway) -> None:
+    device = unique("m")
+    token = issue(gateway.env["AUTH_SECRET"], Scope.METER, device, ttl_s=60, now=time.time() - 61)
+    with gateway.client(token=token) as gw:
+        r = gw.post("/v1/ingest", json=meter(device))
+    assert r.status_code == 401, r.text
+    assert "expired" in r.json()["message"]
+
+
+def test_unknown_key_id_is_401(gateway: Gateway) -> None:
+    device = unique("m")
+    token = issue(load_keyring(keys=f"elsewhere:{OLD}"), Scope.METER, device)
+    with gateway.client(token=token) as gw:
+        r = gw.post("/v1/ingest", json=meter(device))
+    assert r.status_code == 401, r.text
+    assert "unknown key id 'elsewhere'" in r.json()["message"]
+
+
+def test_non_ascii_signature_is_401_not_500(gateway: Gateway) -> None:
+    device = unique("m")
+    token = issue(gateway.env["AUTH_SECRET"], Scope.METER, device)
+    for bad in (token[:-1] + "é", token[:-2] + "☃"):
+        r = httpx.post(
+            f"{gateway.url}/v1/ingest",
+            json=meter(device),
+            headers={"Authorization": f"Bearer {bad}".encode()},
+            timeout=10,
+        )
+        assert r.status_code == 401, r.text
+        assert "malformed token" in r.json()["message"]
+
+
+def test_meter_token_may_not_post_a_vehicle_of_the_same_id(gateway: Gateway) -> None:
+    device = unique("x")
+    meter_token = issue(gateway.env["AUTH_SECRET"], Scope.METER, device)
+    vehicle_token = issue(gateway.env["AUTH_SECRET"], Scope.VEHICLE, device)
+    with gateway.client(token=meter_token) as gw:
+        own = gw.post("/v1/ingest", json=meter(device))
+        other_kind = gw.post("/v1/ingest", json=[meter(device), vehicle(device)])
+    with gateway.client(token=vehicle_token) as gw:
+        as_vehicle = gw.post("/v1/ingest", json=vehicle(device))
+        as_meter = gw.post("/v1/ingest", json=meter(device))
+    assert (own.status_code, as_vehicle.status_code) == (202, 202), (own.text, as_vehicle.text)
+    assert other_kind.status_code == 403, other_kind.text
+    assert other_kind.json()["index"] == 1
+    assert "may only post meter readings" in other_kind.json()["message"]
+    assert as_meter.status_code == 403, as_meter.text
+
+
+def test_charger_token_cannot_post_over_http(gateway: Gateway) -> None:
+    token = issue(gateway.env["AUTH_SECRET"], Scope.CHARGER, "cp-1")
+    with gateway.client(token=token) as gw:
+        r = gw.post("/v1/ingest", json=meter("cp-1"))
+    assert r.status_code == 403, r.text
+    assert "charger tokens are for OCPP" in r.json()["message"]
+
+
+def test_rotation_without_downtime(stack_env: dict[str, str]) -> None:
+    """Old-key tokens work while both keys are configured, and stop when the old key goes."""
+    device = unique("m")
+    old_token = issue(load_keyring(keys=f"k1:{OLD}"), Scope.METER, device)
+    both = {"AUTH_SECRET": "", "AUTH_KEYS": f"k2:{NEW},k1:{OLD}"}
+    new_token = issue(load_keyring(keys=both["AUTH_KEYS"]), Scope.METER, device)
+    assert new_token.split(".")[1] == "k2"
+
+    def post(gw: Gateway, token: str) -> httpx.Response:
+        with gw.client(token=token) as client:
+            return client.post("/v1/ingest", json=meter(device))
+
+    running = start_gateway("gateway-rot-both", stack_env, **both)
+    gw = next(running)
+    try:
+        during = (post(gw, old_token).status_code, post(gw, new_token).status_code)
+    finally:
+        running.close()
+    running = start_gateway("gateway-rot-new", stack_env, AUTH_SECRET="", AUTH_KEYS=f"k2:{NEW}")
+    gw = next(running)
+    try:
+        after_old, after_new = post(gw, old_token), post(gw, new_token)
+    finally:
+        running.close()
+    assert during == (202, 202)
+    assert after_old.status_code == 401, after_old.text
+    assert "unknown key id 'k1'" in after_old.json()["message"]
+    assert after_new.status_code == 202, after_new.text
