@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 
 import httpx
@@ -40,7 +41,7 @@ def test_non_ascii_signature_is_401_not_500(gateway: Gateway) -> None:
         r = httpx.post(
             f"{gateway.url}/v1/ingest",
             json=meter(device),
-            headers={"Authorization": f"Bearer {bad}".encode()},
+            headers={b"Authorization": f"Bearer {bad}".encode()},
             timeout=10,
         )
         assert r.status_code == 401, r.text
@@ -84,18 +85,11 @@ def test_rotation_without_downtime(stack_env: dict[str, str]) -> None:
         with gw.client(token=token) as client:
             return client.post("/v1/ingest", json=meter(device))
 
-    running = start_gateway("gateway-rot-both", stack_env, **both)
-    gw = next(running)
-    try:
+    gateway = contextlib.contextmanager(start_gateway)
+    with gateway("gateway-rot-both", stack_env, **both) as gw:
         during = (post(gw, old_token).status_code, post(gw, new_token).status_code)
-    finally:
-        running.close()
-    running = start_gateway("gateway-rot-new", stack_env, AUTH_SECRET="", AUTH_KEYS=f"k2:{NEW}")
-    gw = next(running)
-    try:
+    with gateway("gateway-rot-new", stack_env, AUTH_SECRET="", AUTH_KEYS=f"k2:{NEW}") as gw:
         after_old, after_new = post(gw, old_token), post(gw, new_token)
-    finally:
-        running.close()
     assert during == (202, 202)
     assert after_old.status_code == 401, after_old.text
     assert "unknown key id 'k1'" in after_old.json()["message"]
