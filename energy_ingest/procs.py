@@ -15,10 +15,14 @@ from typing import IO
 import httpx
 
 from energy_ingest.lifeline import PARENT_PID_ENV
+from energy_ingest.service_env import service_env
 
 
 class ServiceProcess:
     """One service (``energy-ingest <command>``) run as a child process.
+
+    Its environment is ours plus ``env``, less what the service may not see
+    (:func:`energy_ingest.service_env.service_env`: e.g. no token keys for the consumer).
 
     Its stdout and stderr lines are copied to ``sink`` (default: our stdout) prefixed
     with ``[name]``, and the last lines are kept for error reports. With
@@ -38,7 +42,7 @@ class ServiceProcess:
     ) -> None:
         self.name = name
         self._args = args
-        self._env = {**os.environ, **env}
+        self._env = service_env(args[0] if args else "", {**os.environ, **env})
         if die_with_parent:
             self._env[PARENT_PID_ENV] = str(os.getpid())
         self._sink = sink if sink is not None else sys.stdout

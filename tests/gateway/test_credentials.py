@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import time
+from pathlib import Path
 
 import httpx
 
 from common.keys import load_keyring
 from common.tokens import Scope, issue
+from energy_ingest.procs import ServiceProcess
 from tests.gateway.conftest import start_gateway
 from tests.gateway.helpers import Gateway, meter, vehicle
 from tests.support import unique
@@ -94,3 +96,17 @@ def test_rotation_without_downtime(stack_env: dict[str, str]) -> None:
     assert after_old.status_code == 401, after_old.text
     assert "unknown key id 'k1'" in after_old.json()["message"]
     assert after_new.status_code == 202, after_new.text
+
+
+def _environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    return dict(item.split("=", 1) for item in raw.decode(errors="replace").split("\0") if "=" in item)
+
+
+def test_only_verifiers_receive_the_token_keys(gateway: Gateway, consumer: ServiceProcess) -> None:
+    """The consumer started from the provisioned environment holds no key material."""
+    secret = gateway.env["AUTH_SECRET"]
+    seen_by_consumer = _environ(consumer.pid)
+    assert not {k for k in seen_by_consumer if k.startswith("AUTH_") or k.endswith("_TOKEN")}
+    assert not [k for k, v in seen_by_consumer.items() if secret in v]
+    assert _environ(gateway.proc.pid)["AUTH_SECRET"] == secret
