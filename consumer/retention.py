@@ -1,4 +1,9 @@
-"""Retention: history days older than the horizon are dropped, readings for them rejected."""
+"""Retention: history days older than the horizon are dropped, readings for them rejected.
+
+The consumer only rejects readings older than the horizon; dropping is the retention
+job's (:mod:`consumer.retention_job`, ``energy-ingest retention``), under a login of its
+own (``energy_retention``): the consumer's role may not drop history.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +11,19 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
+from typing import Protocol
 
 from consumer import metrics
 from consumer.errors import RecoverableError
-from consumer.writer import BatchWriter
 
 log = logging.getLogger(__name__)
+
+
+class Dropper(Protocol):
+    """Drops history days before a cutoff; returns how many partitions went."""
+
+    async def drop_before(self, cutoff: date) -> int: ...
+
 
 RETRY_AFTER_S = 60.0
 
@@ -23,20 +35,20 @@ def utc_today() -> date:
 class Retention:
     """Keeps ``days`` whole UTC days before today (0: keep everything).
 
-    The drop runs once per new horizon (so about once a day per worker; the SQL function
-    is idempotent, so replicas doing it too is harmless). If the database is away it is
-    tried again after a minute, not on every batch.
+    With a ``dropper`` (the retention job), the drop runs once per new horizon (about once
+    a day; the SQL function is idempotent, so two jobs are harmless). If the database is
+    away it is tried again after a minute. Without one (a consumer), only the horizon.
     """
 
     def __init__(
         self,
         days: int,
-        writer: BatchWriter,
+        dropper: Dropper | None = None,
         today: Callable[[], date] = utc_today,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._days = days
-        self._writer = writer
+        self._dropper = dropper
         self._today = today
         self._clock = clock
         self._done_for: date | None = None
@@ -49,17 +61,19 @@ class Retention:
         return self._today() - timedelta(days=self._days)
 
     def due(self) -> bool:
-        """Whether :meth:`apply` has work to do now (it needs the writer's connection)."""
+        """Whether :meth:`apply` has work to do now."""
         cutoff = self.oldest_day()
-        return not (cutoff is None or cutoff == self._done_for or self._clock() < self._next_try)
+        if self._dropper is None or cutoff is None:
+            return False
+        return cutoff != self._done_for and self._clock() >= self._next_try
 
     async def apply(self) -> None:
         """Drop the days before the horizon if not done yet for this horizon."""
         cutoff = self.oldest_day()
-        if cutoff is None or not self.due():
+        if cutoff is None or self._dropper is None or not self.due():
             return
         try:
-            dropped = await self._writer.drop_before(cutoff)
+            dropped = await self._dropper.drop_before(cutoff)
         except RecoverableError as exc:
             metrics.RETRIES.labels("retention").inc()
             self._next_try = self._clock() + RETRY_AFTER_S

@@ -68,7 +68,7 @@ class Worker:
             settings.reject_window, settings.reject_max_ratio, settings.reject_min_messages
         )
         self._backoff = Backoff(settings.retry_initial_s, settings.retry_max_s)
-        self._retention = Retention(settings.retention_days, self._writer)
+        self._retention = Retention(settings.retention_days)  # the horizon; the retention job drops
         self._consumer = group_consumer(settings)
         self._own.consumer = self._consumer
         self._collector = Collector(self._consumer, self._own, self._retention, settings, self._stop)
@@ -92,9 +92,6 @@ class Worker:
                     await self._settle(None)
                     await self._seek_pending()
                     continue
-                if self._retention.due():
-                    await self._settle(None)
-                    await self._retention.apply()
                 # Decode the next batch while PostgreSQL stores the previous one.
                 batch = await self._collector.collect(after=self._writing[0] if self._writing else None)
                 if await self._settle(batch) and batch is not None and batch.messages:

@@ -150,18 +150,6 @@ class BatchWriter:
             raise await self._translate(exc) from exc
         self._known_days |= missing
 
-    async def drop_before(self, cutoff: date) -> int:
-        """Drop history days before ``cutoff`` (retention)."""
-        try:
-            conn = await self._connection()
-            async with conn.transaction():
-                cur = await conn.execute(query("drop_partitions"), {"cutoff": cutoff})
-                row = await cur.fetchone()
-        except psycopg.Error as exc:
-            raise await self._translate(exc) from exc
-        self._known_days = {d for d in self._known_days if d >= cutoff}
-        return int(str(row[0])) if row else 0
-
     async def write(self, batch: Batch) -> WriteResult:
         """Store the batch and its offsets atomically."""
         await self.ensure_partitions(batch.days)

@@ -56,6 +56,12 @@ def _consumer(args: argparse.Namespace) -> int:
     return main()
 
 
+def _retention(args: argparse.Namespace) -> int:
+    from consumer.retention_job import main
+
+    return main(["--once"] if args.once else [])
+
+
 def _analytics(args: argparse.Namespace) -> int:
     from analytics_api.main import run
     from analytics_api.settings import AnalyticsSettings
@@ -182,6 +188,16 @@ def build_parser() -> argparse.ArgumentParser:
         "CONSUMER_DB_IDLE_TX_TIMEOUT_MS. Exits 3 when halted (reject flood, fatal database error).",
     )
     co.set_defaults(func=_consumer)
+
+    rt = sub.add_parser(
+        "retention",
+        help="drop history days older than RETENTION_DAYS, under the retention login",
+        description="Settings from the environment: RETENTION_DATABASE_URL (a member of "
+        "energy_retention, the only role that may drop partitions), RETENTION_DAYS, RETENTION_CHECK_S. "
+        "Runs until stopped, dropping once per new horizon; exits 3 when halted.",
+    )
+    rt.add_argument("--once", action="store_true", help="drop what is due now and exit")
+    rt.set_defaults(func=_retention)
 
     an = sub.add_parser(
         "analytics",

@@ -61,6 +61,8 @@ def run_dev(opts: DevOptions) -> int:
             name = f"consumer-{i + 1}"
             replica = {"CONSUMER_INSTANCE_ID": name, "CONSUMER_METRICS_PORT": str(opts.metrics_port + i)}
             services.append(ServiceProcess(name, ["consumer"], env | replica).start())
+        # Drops history older than RETENTION_DAYS (idle when unset) under its own login.
+        services.append(ServiceProcess("retention", ["retention"], env).start())
         services.append(ServiceProcess("analytics", ["analytics"], env).start())
         wait_http(f"{env['GATEWAY_URL']}/readyz", 60, services[0])
         wait_http(f"{env['ANALYTICS_URL']}/healthz", 60, services[-1])

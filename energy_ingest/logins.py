@@ -10,11 +10,12 @@ from psycopg import sql
 
 
 class ServiceRole(StrEnum):
-    """The group roles created by migration 0001."""
+    """The group roles created by migrations 0001 and 0010."""
 
     WRITER = "energy_writer"
     READER = "energy_reader"
     MAPPER = "energy_mapper"
+    RETENTION = "energy_retention"  # migration 0010
 
 
 def ensure_login(admin_url: str, user: str, password: str, role: ServiceRole) -> str:

@@ -2,12 +2,14 @@
 
 Migrations, least-privilege logins, topics, the auth secret and tokens, gathered into
 the environment that the services and tools read (and that `make run` writes to
-``.devstack/env``).
+``.devstack/env``). Each service process sees only its share of the secrets
+(:mod:`energy_ingest.service_env`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import secrets
@@ -19,6 +21,9 @@ from energy_ingest.logins import ServiceRole, ensure_login
 from energy_ingest.migrate import migrate
 from energy_ingest.topics import create_topics
 
+DEV_TOKEN_TTL_S = 7 * 86400
+"""The tokens written to the environment file are re-issued at each start and last a week."""
+
 
 @dataclass(frozen=True, slots=True)
 class Secrets:
@@ -28,25 +33,19 @@ class Secrets:
     consumer_password: str
     analytics_password: str
     mapper_password: str
+    retention_password: str
 
     @classmethod
     def load_or_create(cls, path: Path) -> Secrets:
-        if path.exists():
-            return cls(**json.loads(path.read_text()))
-        made = cls(*(secrets.token_urlsafe(32) for _ in range(4)))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump(
-                {
-                    "auth_secret": made.auth_secret,
-                    "consumer_password": made.consumer_password,
-                    "analytics_password": made.analytics_password,
-                    "mapper_password": made.mapper_password,
-                },
-                f,
-            )
-        return made
+        """The file's secrets; any it lacks (no file yet, or a newer field) is made and saved."""
+        stored = json.loads(path.read_text()) if path.exists() else {}
+        values = {f.name: stored.get(f.name) or secrets.token_urlsafe(32) for f in dataclasses.fields(cls)}
+        if values != stored:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                json.dump(values, f)
+        return cls(**values)
 
 
 def provision(
@@ -61,17 +60,21 @@ def provision(
     consumer_url = ensure_login(admin_url, "energy_consumer", s.consumer_password, ServiceRole.WRITER)
     analytics_url = ensure_login(admin_url, "energy_analytics", s.analytics_password, ServiceRole.READER)
     mapper_url = ensure_login(admin_url, "energy_mapper_api", s.mapper_password, ServiceRole.MAPPER)
+    retention_url = ensure_login(
+        admin_url, "energy_retention_job", s.retention_password, ServiceRole.RETENTION
+    )
     asyncio.run(create_topics(kafka_bootstrap, partitions))
     return {
         "DATABASE_URL": admin_url,
         "CONSUMER_DATABASE_URL": consumer_url,
         "ANALYTICS_DATABASE_URL": analytics_url,
         "MAPPING_DATABASE_URL": mapper_url,
+        "RETENTION_DATABASE_URL": retention_url,
         "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
         "AUTH_SECRET": s.auth_secret,
-        "INGEST_TOKEN": issue(s.auth_secret, Scope.FLEET, "dev-fleet"),
-        "ANALYTICS_TOKEN": issue(s.auth_secret, Scope.ANALYST, "dev-analyst"),
-        "ADMIN_TOKEN": issue(s.auth_secret, Scope.ADMIN, "dev-admin"),
+        "INGEST_TOKEN": issue(s.auth_secret, Scope.FLEET, "dev-fleet", ttl_s=DEV_TOKEN_TTL_S),
+        "ANALYTICS_TOKEN": issue(s.auth_secret, Scope.ANALYST, "dev-analyst", ttl_s=DEV_TOKEN_TTL_S),
+        "ADMIN_TOKEN": issue(s.auth_secret, Scope.ADMIN, "dev-admin", ttl_s=DEV_TOKEN_TTL_S),
     }
 
 

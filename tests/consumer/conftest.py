@@ -44,7 +44,7 @@ def consumer_env(stack: Stack, stack_env: dict[str, str]) -> dict[str, str]:
     migrate(admin_url)
     with psycopg.connect(admin_url, autocommit=True) as admin:
         admin.execute(
-            sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO energy_writer").format(
+            sql.SQL("GRANT CONNECT, TEMPORARY ON DATABASE {} TO energy_writer, energy_retention").format(
                 sql.Identifier(DATABASE)
             )
         )
@@ -52,6 +52,7 @@ def consumer_env(stack: Stack, stack_env: dict[str, str]) -> dict[str, str]:
     return stack_env | {
         "DATABASE_URL": admin_url,
         "CONSUMER_DATABASE_URL": _with_database(stack_env["CONSUMER_DATABASE_URL"], DATABASE),
+        "RETENTION_DATABASE_URL": _with_database(stack_env["RETENTION_DATABASE_URL"], DATABASE),
         "GATEWAY_PORT": str(port),
         "GATEWAY_URL": f"http://127.0.0.1:{port}",
         "RETRY_MAX_S": "2",

@@ -1,13 +1,18 @@
-"""Retention: old day partitions are dropped; a reading for a dropped day is rejected."""
+"""Retention: old day partitions are dropped by the retention job (its own login); a
+reading older than the horizon is rejected by the consumer."""
 
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 from datetime import timedelta
 
 import httpx
 
+from energy_ingest.service_env import service_env
 from tests.consumer.fleet import Fleet
 from tests.consumer.ledger import stored_count, until
 from tests.consumer.load import key_of, meter
@@ -39,11 +44,24 @@ def test_retention_drops_old_days_and_rejects_expired_readings(fleet: Fleet, gat
         assert resp.status_code == 202, resp.text
     until(lambda: not fleet.lagging(), 60, "group caught up")
     with fleet.db() as db:
+        kept_by_consumer = db.execute("SELECT to_regclass(%s)", (partition,)).fetchone()
+    job = subprocess.run(
+        [sys.executable, "-m", "energy_ingest.cli", "retention", "--once"],
+        env=service_env("retention", os.environ | fleet.env | {"RETENTION_DAYS": "30"}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert job.returncode == 0, job.stderr
+    with fleet.db() as db:
         stored = stored_count(db, prefix)
         rows = db.execute(REJECTS_OF, (prefix.encode(),)).fetchall()
         dropped = db.execute("SELECT to_regclass(%s)", (partition,)).fetchone()
     assert stored == len(fresh), "the fresh readings are stored and the 60-day-old row is gone"
     assert sorted(reason for reason, _ in rows) == ["expired"] * len(expired)
     assert {key_of(json.loads(raw)) for _, raw in rows} == {key_of(r) for r in expired}
-    assert dropped == (None,), f"{partition} was dropped by retention"
+    assert kept_by_consumer == (partition,), "the consumer no longer drops history"
+    assert dropped == (None,), f"{partition} was dropped by the retention job"
+    assert "dropped" in job.stdout
     assert fleet.metric("c1", "consumer_rejects_total", {"reason": "expired"}) == len(expired)

@@ -143,7 +143,7 @@ class FakeWriter:
 
 async def test_retention_runs_once_per_horizon_and_waits_after_a_failure() -> None:
     writer, today, clock = FakeWriter(), [date(2024, 5, 1)], [0.0]
-    r = Retention(30, writer, today=lambda: today[0], clock=lambda: clock[0])  # type: ignore[arg-type]
+    r = Retention(30, writer, today=lambda: today[0], clock=lambda: clock[0])
     assert r.oldest_day() == date(2024, 4, 1)
     await r.apply()
     await r.apply()
@@ -155,7 +155,7 @@ async def test_retention_runs_once_per_horizon_and_waits_after_a_failure() -> No
     clock[0], writer.fail = RETRY_AFTER_S + 1, False
     await r.apply()
     assert writer.calls[-1] == date(2024, 4, 2)
-    assert Retention(0, writer).oldest_day() is None  # type: ignore[arg-type]
+    assert Retention(0, writer).oldest_day() is None
 
 
 class SlowConsumer:
@@ -233,7 +233,7 @@ def test_collector_continues_after_the_batch_in_flight() -> None:
         }
     )
     settings = ConsumerSettings(database_url="x", BATCH_MAX_WAIT_MS=0)
-    collector = Collector(kafka, own, Retention(0, None), settings, asyncio.Event())  # type: ignore[arg-type]
+    collector = Collector(kafka, own, Retention(0, None), settings, asyncio.Event())
     batch = asyncio.run(collector.collect(after=in_flight))
     assert batch is not None
     assert [row[-1] for row in batch.meters] == [12, 13, 3]
@@ -270,7 +270,7 @@ def test_records_taken_but_not_written_send_their_partitions_back() -> None:
     own.fresh.add(b)
     data = {a: [record(METER_TOPIC, 10, meter())], b: [record(METER_TOPIC, 20, meter())]}
     settings = ConsumerSettings(database_url="x", BATCH_MAX_WAIT_MS=0)
-    moved = Collector(BumpingKafka(dict(data), own), own, Retention(0, None), settings, asyncio.Event())  # type: ignore[arg-type]
+    moved = Collector(BumpingKafka(dict(data), own), own, Retention(0, None), settings, asyncio.Event())
     assert asyncio.run(moved.collect()) is None
     assert own.pending == {a, b}
     assert not own.expected
@@ -278,7 +278,7 @@ def test_records_taken_but_not_written_send_their_partitions_back() -> None:
     own = Ownership()
     own.expected.update({a: 10, b: 20})
     gap = {a: [record(METER_TOPIC, 15, meter())], b: [record(METER_TOPIC, 20, meter())]}
-    collector = Collector(FakeKafka(gap), own, Retention(0, None), settings, asyncio.Event())  # type: ignore[arg-type]
+    collector = Collector(FakeKafka(gap), own, Retention(0, None), settings, asyncio.Event())
     assert asyncio.run(collector.collect()) is None
     assert own.pending == {a, b}, "the partition after the gap was read too"
 
@@ -288,7 +288,7 @@ def test_collector_accepts_only_records_that_continue_the_stored_offset() -> Non
     tp = TopicPartition(METER_TOPIC, 0)
     own.expected[tp] = 10
     settings = ConsumerSettings(database_url="x")
-    collector = Collector(None, own, Retention(0, None), settings, asyncio.Event())  # type: ignore[arg-type]
+    collector = Collector(None, own, Retention(0, None), settings, asyncio.Event())
     recs = [record(METER_TOPIC, o, meter()) for o in (12, 13)]
     own.fresh.add(tp)
     assert collector._contiguous(tp, recs, Batch(generation=0)) == recs, "after a seek: Kafka's retention"

@@ -1,0 +1,114 @@
+"""The retention job: drops history days older than ``RETENTION_DAYS``, under its own login.
+
+``energy-ingest retention`` (``python -m consumer.retention_job`` in the service image)
+connects as a member of ``energy_retention``, the only role that may execute the
+partition-drop function: consumer credentials cannot wipe history. It checks every
+``RETENTION_CHECK_S`` and drops once per new horizon (about once a day); ``--once``
+drops now and exits. Consumers still reject readings older than the horizon.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+from datetime import date
+
+import psycopg
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from common.logs import configure
+from consumer.errors import FatalError, RecoverableError
+from consumer.retention import Retention
+from sql import query
+
+log = logging.getLogger(__name__)
+
+
+class RetentionSettings(BaseSettings):
+    """The job's knobs. Environment names are given as aliases."""
+
+    model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+    database_url: str = Field(
+        validation_alias="RETENTION_DATABASE_URL",
+        description="PostgreSQL URL of a member of energy_retention",
+    )
+    retention_days: int = Field(0, ge=0, validation_alias="RETENTION_DAYS", description="0 keeps everything")
+    check_s: float = Field(60.0, gt=0, validation_alias="RETENTION_CHECK_S")
+    log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+
+
+class PartitionDropper:
+    """One short connection per drop (it runs about once a day)."""
+
+    def __init__(self, database_url: str) -> None:
+        self._url = database_url
+
+    async def drop_before(self, cutoff: date) -> int:
+        try:
+            async with await psycopg.AsyncConnection.connect(
+                self._url, connect_timeout=5, autocommit=True, application_name="energy-retention"
+            ) as conn:
+                cur = await conn.execute(query("drop_partitions"), {"cutoff": cutoff})
+                row = await cur.fetchone()
+        except psycopg.errors.InsufficientPrivilege as exc:
+            raise FatalError(f"this login may not drop partitions (make it energy_retention): {exc}") from exc
+        except psycopg.OperationalError as exc:
+            raise RecoverableError(f"database: {exc}") from exc
+        return int(str(row[0])) if row else 0
+
+
+async def run(settings: RetentionSettings, stop: asyncio.Event) -> None:
+    """Apply retention whenever due, until ``stop``."""
+    retention = Retention(settings.retention_days, PartitionDropper(settings.database_url))
+    if retention.oldest_day() is None:
+        log.info("retention is off (RETENTION_DAYS=0); nothing to do")
+    while not stop.is_set():
+        await retention.apply()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), settings.check_s)
+
+
+async def once(settings: RetentionSettings) -> int:
+    """Drop now; how many partitions went (0 when retention is off)."""
+    cutoff = Retention(settings.retention_days).oldest_day()
+    if cutoff is None:
+        return 0
+    return await PartitionDropper(settings.database_url).drop_before(cutoff)
+
+
+async def _serve(settings: RetentionSettings) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await run(settings, stop)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: 0 when stopped (or done with ``--once``), 3 when halted."""
+    parser = argparse.ArgumentParser(prog="energy-ingest retention", description=__doc__)
+    parser.add_argument("--once", action="store_true", help="drop what is due now and exit")
+    args = parser.parse_args(argv)
+    settings = RetentionSettings()
+    configure("retention", settings.log_level)
+    try:
+        if args.once:
+            dropped = asyncio.run(once(settings))
+            print(f"dropped {dropped} partition(s) before the {settings.retention_days}-day horizon")
+        else:
+            asyncio.run(_serve(settings))
+    except (FatalError, RecoverableError) as exc:
+        log.critical("retention halted: %s", exc)
+        return 3
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
