@@ -1,4 +1,4 @@
-"""A real local Apache Kafka broker and PostgreSQL server, without Docker.
+"""A real local Apache Kafka broker, PostgreSQL server and Prometheus, without Docker.
 
 Used by ``make run`` (``python -m devstack up``) and by the test suite::
 
@@ -13,6 +13,7 @@ from devstack.errors import DevstackError, MissingToolError, ServiceStartError
 from devstack.kafka import KafkaBroker
 from devstack.kafka_jars import KAFKA_VERSION
 from devstack.postgres import PostgresServer
+from devstack.prometheus import PrometheusServer
 from devstack.stack import Stack, free_port
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "KafkaBroker",
     "MissingToolError",
     "PostgresServer",
+    "PrometheusServer",
     "ServiceStartError",
     "Stack",
     "free_port",

@@ -38,6 +38,7 @@ def _dev(args: argparse.Namespace) -> int:
             analytics_port=args.analytics_port,
             partitions=args.partitions,
             metrics_port=args.metrics_port,
+            prometheus_port=args.prometheus_port,
         )
     )
 
@@ -164,6 +165,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--partitions", type=int, default=12, help="partitions per topic (default: %(default)s)")
     dev.add_argument(
         "--metrics-port", type=int, default=9101, help="first consumer's metrics port (default: %(default)s)"
+    )
+    dev.add_argument(
+        "--prometheus-port",
+        type=int,
+        default=9190,
+        help="the stack's Prometheus (default: %(default)s; Debian's own service takes 9090)",
     )
     dev.set_defaults(func=_dev)
 

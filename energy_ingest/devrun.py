@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack import Stack
+from energy_ingest.devprom import DevPrometheus
 from energy_ingest.procs import ServiceProcess, wait_http
 from energy_ingest.provision import provision, write_env_file
 
@@ -24,6 +25,7 @@ class DevOptions:
     analytics_port: int
     partitions: int
     metrics_port: int
+    prometheus_port: int = 9190
 
 
 def _say(text: str) -> None:
@@ -40,6 +42,7 @@ def run_dev(opts: DevOptions) -> int:
         kafka_controller_port=opts.kafka_port + 1,
         pg_port=opts.pg_port,
     )
+    prometheus = DevPrometheus(data / "prometheus", opts.prometheus_port)
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
@@ -47,6 +50,7 @@ def run_dev(opts: DevOptions) -> int:
     code = 0
     try:
         stack.start()
+        prometheus.start()
         env = provision(stack.database_url, stack.kafka_bootstrap, data / "secrets.json", opts.partitions)
         env |= {
             "GATEWAY_PORT": str(opts.gateway_port),
@@ -54,7 +58,11 @@ def run_dev(opts: DevOptions) -> int:
             "GATEWAY_URL": f"http://127.0.0.1:{opts.gateway_port}",
             "ANALYTICS_URL": f"http://127.0.0.1:{opts.analytics_port}",
             "CONSUMER_METRICS_PORT_BASE": str(opts.metrics_port),
+            "PROMETHEUS_URL": prometheus.url,
         }
+        prometheus.scrape_services(env["GATEWAY_URL"], env["ANALYTICS_URL"])
+        replicas = {f"consumer-{i + 1}": opts.metrics_port + i for i in range(opts.consumers)}
+        prometheus.scrape_consumers(replicas)  # again whenever replicas come or go
         write_env_file(data / "env", env)
         services.append(ServiceProcess("gateway", ["gateway"], env).start())
         for i in range(opts.consumers):
@@ -81,7 +89,8 @@ def run_dev(opts: DevOptions) -> int:
         _say("stopping services")
         for s in reversed(services):
             s.stop()
-        _say("stopping Kafka and PostgreSQL")
+        _say("stopping Prometheus, Kafka and PostgreSQL")
+        prometheus.stop()
         stack.stop()
         _say("stopped")
     return code
@@ -92,6 +101,7 @@ def _banner(env: dict[str, str], data: Path, seconds: float) -> None:
     _say(f"gateway    {env['GATEWAY_URL']}   (OpenAPI: {env['GATEWAY_URL']}/docs)")
     _say(f"analytics  {env['ANALYTICS_URL']}   (OpenAPI: {env['ANALYTICS_URL']}/docs)")
     _say(f"environment written to {data / 'env'}; in another shell: set -a; . {data / 'env'}; set +a")
+    _say(f"prometheus {env['PROMETHEUS_URL']}   (alerts: {env['PROMETHEUS_URL']}/alerts)")
     _say(f"consumer metrics from http://127.0.0.1:{env['CONSUMER_METRICS_PORT_BASE']}/metrics upwards")
     _say(f"fleet token (INGEST_TOKEN): {env['INGEST_TOKEN']}")
     _say("Ctrl-C stops everything")
