@@ -29,6 +29,7 @@ import psycopg
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
+from common.kafka import KafkaAccess
 from devstack import Stack, free_port
 from energy_ingest.procs import ServiceProcess
 from energy_ingest.provision import provision
@@ -95,10 +96,10 @@ def fleet_readings(n: int, run: int, rng: random.Random) -> list[Reading]:
     return out[:n]
 
 
-async def preload(bootstrap: str, readings: list[Reading]) -> None:
+async def preload(kafka: KafkaAccess, readings: list[Reading]) -> None:
     """Produce the readings (acks=all), 5,000 in flight at a time."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=20, max_batch_size=512 * 1024
+        **kafka.aiokafka_kwargs(), acks="all", linger_ms=20, max_batch_size=512 * 1024
     )
     await producer.start()
     try:
@@ -138,16 +139,16 @@ def batches(port: int) -> int:
 
 
 def run_once(env: dict[str, str], replicas: int, n: int, run: int, partitions: int, timeout: float) -> Result:
-    bootstrap, admin = env["KAFKA_BOOTSTRAP_SERVERS"], env["DATABASE_URL"]
-    group = f"bench-{run}"
-    start_at = asyncio.run(end_offsets(bootstrap))
+    kafka, admin = KafkaAccess.admin_from(env), env["DATABASE_URL"]
+    group = f"energy-ingest-bench-{run}"  # the consumer principal uses groups of this prefix
+    start_at = asyncio.run(end_offsets(kafka))
     with psycopg.connect(admin, autocommit=True) as db:
         db.cursor().executemany(
             "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) VALUES (%s, %s, %s, %s)",
             [(group, tp.topic, tp.partition, off) for tp, off in start_at.items()],
         )
     print(f"[bench] run {run}: producing {n:,} readings", flush=True)
-    asyncio.run(preload(bootstrap, fleet_readings(n, run, random.Random(run))))  # noqa: S311 - test data
+    asyncio.run(preload(kafka, fleet_readings(n, run, random.Random(run))))  # noqa: S311 - test data
     target = sum(start_at.values()) + n
     print(f"[bench] run {run}: {replicas} replica(s) draining", flush=True)
     ports = [free_port() for _ in range(replicas)]
@@ -190,9 +191,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=600, help="seconds per run before giving up")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="consumer-bench-") as tmp, Stack(data_dir=Path(tmp)) as stack:
-        env = provision(
-            stack.database_url, stack.kafka_bootstrap, Path(tmp) / "secrets.json", args.partitions
-        )
+        env = provision(stack.database_url, stack.kafka_env(), Path(tmp) / "secrets.json", args.partitions)
         results = [
             run_once(env, r, args.readings, i + 1, args.partitions, args.timeout)
             for i, r in enumerate(args.replicas)

@@ -173,6 +173,7 @@ def _run_scenario(url: str, token: str, name: str, pid: int, args: argparse.Name
 def _bench_config(
     config: ProducerConfig, env: dict[str, str], args: argparse.Namespace
 ) -> list[dict[str, Any]]:
+    from common.kafka import KafkaAccess
     from energy_ingest.procs import ServiceProcess, wait_http
     from energy_ingest.topics import end_offsets
 
@@ -182,10 +183,10 @@ def _bench_config(
     try:
         wait_http(f"{env['GATEWAY_URL']}/readyz", 60, gateway)
         for name in args.scenarios:
-            bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
-            before_offsets = sum(asyncio.run(end_offsets(bootstrap)).values())
+            kafka = KafkaAccess.admin_from(env)
+            before_offsets = sum(asyncio.run(end_offsets(kafka)).values())
             result = _run_scenario(env["GATEWAY_URL"], env["INGEST_TOKEN"], name, gateway.pid, args)
-            stored = sum(asyncio.run(end_offsets(bootstrap)).values()) - before_offsets
+            stored = sum(asyncio.run(end_offsets(kafka)).values()) - before_offsets
             rows.append({"config": config.label, "scenario": name, "in_kafka": stored} | result)
     finally:
         gateway.stop()
@@ -242,16 +243,17 @@ def main() -> int:
     if args.sweep:
         args.seconds = min(args.seconds, 8.0)
 
+    from bench.kafka_env import gateway_as_admin, running_kafka
+    from common.kafka import KafkaAccess
     from common.tokens import Scope, issue
     from devstack import Stack, free_port
     from energy_ingest.topics import create_topics
 
-    def run_all(bootstrap: str) -> list[dict[str, Any]]:
-        asyncio.run(create_topics(bootstrap, args.partitions))
+    def run_all(kafka_env: dict[str, str]) -> list[dict[str, Any]]:
+        asyncio.run(create_topics(KafkaAccess.admin_from(kafka_env), args.partitions))
         secret = secrets.token_urlsafe(32)
         port = free_port()
-        env = {
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        env = gateway_as_admin(kafka_env) | {
             "AUTH_SECRET": secret,
             "INGEST_TOKEN": issue(secret, Scope.FLEET, "bench"),
             "GATEWAY_PORT": str(port),
@@ -262,10 +264,10 @@ def main() -> int:
 
     started = time.monotonic()
     if args.bootstrap:
-        rows = run_all(args.bootstrap)
+        rows = run_all(running_kafka(args.bootstrap))
     else:
         with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp, Stack(Path(tmp)) as stack:
-            rows = run_all(stack.kafka_bootstrap)
+            rows = run_all(stack.kafka_env())
     print()
     _print_table(rows, args.seconds)
     print(f"total wall time {time.monotonic() - started:.0f} s; {os.cpu_count()} CPU cores shared by")

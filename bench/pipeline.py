@@ -45,7 +45,7 @@ class PipelineServices:
             "GATEWAY_PORT": str(port),
             "RATE_PER_DEVICE": UNLIMITED,
             "BURST_PER_DEVICE": UNLIMITED,
-            "CONSUMER_GROUP": "energy-bench",
+            "CONSUMER_GROUP": "energy-ingest-bench",
         }
 
     def start(self) -> None:

@@ -62,7 +62,7 @@ def run_bench(config: BenchConfig, place: Place, sink: IO[str], result: BenchRes
         say(f"starting Kafka and PostgreSQL in {place.data_dir}")
         stack.start()
         env = provision(
-            stack.database_url, stack.kafka_bootstrap, place.data_dir / "secrets.json", config.partitions
+            stack.database_url, stack.kafka_env(), place.data_dir / "secrets.json", config.partitions
         )
         env["LOG_LEVEL"] = "WARNING"
         db = BenchDatabase(stack.database_url)

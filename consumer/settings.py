@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from common.kafka import KafkaClientSettings, service_credentials
+
+_KAFKA_USERNAME, _KAFKA_PASSWORD = service_credentials("consumer")
 
 
-class ConsumerSettings(BaseSettings):
-    """Every knob of a consumer worker. Environment names are given as aliases."""
+class ConsumerSettings(KafkaClientSettings):
+    """Every knob of a consumer worker. Environment names are given as aliases.
+
+    Kafka: ``KAFKA_BOOTSTRAP_SERVERS``, ``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SASL_MECHANISM``
+    and the consumer's own principal ``CONSUMER_KAFKA_USERNAME``/``CONSUMER_KAFKA_PASSWORD``.
+    """
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
@@ -15,7 +23,8 @@ class ConsumerSettings(BaseSettings):
         validation_alias=AliasChoices("CONSUMER_DATABASE_URL", "DATABASE_URL"),
         description="PostgreSQL URL of a member of energy_writer",
     )
-    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_username: str | None = _KAFKA_USERNAME
+    kafka_password: SecretStr | None = _KAFKA_PASSWORD
     group_id: str = Field("energy-ingest", validation_alias="CONSUMER_GROUP")
     instance_id: str | None = Field(
         None,

@@ -26,7 +26,7 @@ POLL_ERROR_PAUSE_S = 0.5
 def group_consumer(settings: ConsumerSettings) -> AIOKafkaConsumer:
     """A consumer of the group with no auto-commit: PostgreSQL holds the offsets that count."""
     return AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **settings.kafka_access().aiokafka_kwargs(),
         group_id=settings.group_id,
         group_instance_id=settings.instance_id,
         enable_auto_commit=False,

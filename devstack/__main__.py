@@ -48,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--env-file",
         type=Path,
         default=None,
-        help="also write DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS to this file",
+        help="also write DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS and the Kafka SASL users to this file",
     )
     return parser  # fmt: skip
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
+import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -11,6 +14,7 @@ import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -19,6 +23,10 @@ from devstack.errors import DevstackError, ServiceStartError
 from devstack.kafka_jars import LOG4J2_CONFIG, java_executable, kafka_libs
 
 JVM_HEAP = ("-Xms256m", "-Xmx512m")
+SASL_MECHANISM = "SCRAM-SHA-512"
+SECURITY_PROTOCOL = "SASL_PLAINTEXT"
+ADMIN_USER = "admin"
+"""The SCRAM user that is a Kafka super user: it creates topics and grants ACLs."""
 
 
 class KafkaBroker:
@@ -27,6 +35,13 @@ class KafkaBroker:
     ``start()`` resolves the jars (cached), formats the storage on first use, starts
     the JVM and returns once a real client gets cluster metadata back. ``stop()``,
     ``kill()`` and ``restart()`` keep the ports and the data.
+
+    Clients must authenticate with SASL/SCRAM-SHA-512 (``SASL_PLAINTEXT``) and are
+    authorized by ACLs (``StandardAuthorizer``): only ``admin`` is a super user. The
+    SCRAM users (``admin`` plus ``users``) get random passwords on first start, kept in
+    ``credentials.json`` (mode 0600) and written into the storage when it is formatted,
+    so they survive restarts and kills like the data. The KRaft controller listener
+    stays PLAINTEXT on loopback (the broker in the same JVM is its only client).
     """
 
     def __init__(
@@ -37,12 +52,14 @@ class KafkaBroker:
         *,
         cache_dir: Path | None = None,
         startup_timeout: float = 90.0,
+        users: tuple[str, ...] = (),
     ) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.port = port
         self.controller_port = controller_port
         self.cache_dir = cache_dir
         self.startup_timeout = startup_timeout
+        self.users = (ADMIN_USER, *(u for u in users if u != ADMIN_USER))
         self._process = ManagedProcess("kafka", self.data_dir / "kafka.pid", signal.SIGTERM)
 
     @property
@@ -60,6 +77,43 @@ class KafkaBroker:
         """The JVM's pid while it runs."""
         return self._process.pid
 
+    @property
+    def credentials_file(self) -> Path:
+        """``{"user": "password", ...}`` of every SCRAM user, mode 0600."""
+        return self.data_dir / "credentials.json"
+
+    def password(self, user: str) -> str:
+        """The SCRAM password of ``user`` (one of ``users``), created with the storage."""
+        passwords: dict[str, str] = json.loads(self.credentials_file.read_text())
+        return passwords[user]
+
+    def client_kwargs(self, user: str = ADMIN_USER) -> dict[str, Any]:
+        """aiokafka keyword arguments to connect as ``user``, bootstrap included."""
+        return {
+            "bootstrap_servers": self.bootstrap,
+            "security_protocol": SECURITY_PROTOCOL,
+            "sasl_mechanism": SASL_MECHANISM,
+            "sasl_plain_username": user,
+            "sasl_plain_password": self.password(user),
+        }
+
+    def env(self) -> dict[str, str]:
+        """Where the broker is and how to authenticate: ``KAFKA_BOOTSTRAP_SERVERS``,
+        ``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SASL_MECHANISM``, the admin principal
+        (``KAFKA_ADMIN_USERNAME``/``_PASSWORD``) and each other user's own
+        (``<USER>_KAFKA_USERNAME``/``_PASSWORD``, e.g. ``GATEWAY_KAFKA_PASSWORD``)."""
+        env = {
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "KAFKA_SECURITY_PROTOCOL": SECURITY_PROTOCOL,
+            "KAFKA_SASL_MECHANISM": SASL_MECHANISM,
+            "KAFKA_ADMIN_USERNAME": ADMIN_USER,
+            "KAFKA_ADMIN_PASSWORD": self.password(ADMIN_USER),
+        }
+        for user in self.users[1:]:
+            env[f"{user.upper()}_KAFKA_USERNAME"] = user
+            env[f"{user.upper()}_KAFKA_PASSWORD"] = self.password(user)
+        return env
+
     def is_running(self) -> bool:
         """Whether the broker process is alive."""
         return self._process.running()
@@ -71,10 +125,17 @@ class KafkaBroker:
         java = java_executable()
         libs = kafka_libs(self.cache_dir)
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        config = self._write_config()
+        formatted = (self.data_dir / "data" / "meta.properties").exists()
+        if formatted and not self.credentials_file.exists():
+            raise DevstackError(
+                f"the Kafka storage in {self.data_dir} was formatted before SASL was on and has "
+                f"no users: remove {self.data_dir.parent} (Kafka and PostgreSQL data) to start afresh"
+            )
+        passwords = self._passwords(formatted)
+        config = self._write_config(passwords[ADMIN_USER])
         classpath = f"{libs}/*"
-        if not (self.data_dir / "data" / "meta.properties").exists():
-            self._format(java, classpath, config)
+        if not formatted:
+            self._format(java, classpath, config, passwords)
         self._process.spawn(
             [java, *JVM_HEAP, *self._jvm_flags(), "-cp", classpath, "kafka.Kafka", str(config)],
             log=self.log_file,
@@ -105,16 +166,37 @@ class KafkaBroker:
             f"-Dkafka.logs.dir={self.data_dir / 'logs'}",
         ]
 
-    def _write_config(self) -> Path:
+    def _passwords(self, formatted: bool) -> dict[str, str]:
+        """The users' passwords; before formatting, users missing from the file get one."""
+        path = self.credentials_file
+        known: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+        missing = [user for user in self.users if user not in known]
+        if formatted and missing:
+            raise DevstackError(
+                f"the Kafka storage in {self.data_dir} has no SCRAM user {', '.join(missing)} "
+                f"(users are made when it is formatted): remove {self.data_dir.parent} to start afresh"
+            )
+        wanted = {user: known.get(user) or secrets.token_urlsafe(24) for user in self.users}
+        if wanted != known:
+            _write_private(path, json.dumps(wanted, indent=1) + "\n")
+        return wanted
+
+    def _write_config(self, admin_password: str) -> Path:
         config = self.data_dir / "server.properties"
-        config.write_text(server_properties(self.data_dir / "data", self.port, self.controller_port))
+        text = server_properties(self.data_dir / "data", self.port, self.controller_port, admin_password)
+        _write_private(config, text)  # it holds the admin's password
         return config
 
-    def _format(self, java: str, classpath: str, config: Path) -> None:
-        """Format the KRaft storage once (a single-voter "standalone" quorum)."""
+    def _format(self, java: str, classpath: str, config: Path, passwords: dict[str, str]) -> None:
+        """Format the KRaft storage once (a single-voter "standalone" quorum) with the users."""
+        scram = [
+            arg
+            for user, password in passwords.items()
+            for arg in ("--add-scram", f"{SASL_MECHANISM}=[name={user},password={password}]")
+        ]
         argv = [
             java, "-Xmx256m", *self._jvm_flags(), "-cp", classpath, "kafka.tools.StorageTool",
-            "format", "--standalone", "-t", _cluster_id(), "-c", str(config),
+            "format", "--standalone", "-t", _cluster_id(), "-c", str(config), *scram,
         ]  # fmt: skip
         result = subprocess.run(
             argv, capture_output=True, text=True, cwd=self.data_dir, timeout=120, check=False
@@ -136,7 +218,9 @@ class KafkaBroker:
                     )
                 # A plain connect first: aiokafka logs an ERROR per refused attempt.
                 # asyncio.run in a worker thread: callers may have their own loop running.
-                error = _port_closed(self.port) or pool.submit(asyncio.run, _probe(self.bootstrap)).result()
+                error = _port_closed(self.port)
+                if error is None:
+                    error = pool.submit(asyncio.run, _probe(self.client_kwargs())).result()
                 if error is None:
                     return
                 last_error = error
@@ -159,9 +243,9 @@ def _port_closed(port: int) -> str | None:
         return f"port {port}: {exc}"
 
 
-async def _probe(bootstrap: str) -> str | None:
-    """Ask the broker for cluster metadata; None when it answers, else the error."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+async def _probe(client_kwargs: dict[str, Any]) -> str | None:
+    """Ask the broker for cluster metadata as the admin; None when it answers, else the error."""
+    admin = AIOKafkaAdminClient(**client_kwargs, request_timeout_ms=5000)
     try:
         await admin.start()
         cluster = await admin.describe_cluster()
@@ -184,17 +268,40 @@ def _cluster_id() -> str:
             return value
 
 
-def server_properties(log_dir: Path, port: int, controller_port: int) -> str:
-    """The broker's ``server.properties``: single node, small machine, fast tests."""
+def _write_private(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by us only (it holds passwords)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    path.chmod(0o600)  # a file from before keeps its mode through O_CREAT
+
+
+def server_properties(log_dir: Path, port: int, controller_port: int, admin_password: str) -> str:
+    """The broker's ``server.properties``: single node, small machine, fast tests.
+
+    Clients: SASL_PLAINTEXT with SCRAM-SHA-512 only, ACLs enforced, ``admin`` the one
+    super user besides the controller listener's ANONYMOUS principal (PLAINTEXT on
+    loopback: the broker half of this JVM registers with the controller half over it).
+    """
+    jaas = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{ADMIN_USER}" password="{admin_password}";'
+    )
     settings = {
         "process.roles": "broker,controller",
         "node.id": "1",
         "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
-        "listeners": f"PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://127.0.0.1:{port}",
+        "listeners": f"SASL_PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
+        "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{port}",
         "controller.listener.names": "CONTROLLER",
-        "inter.broker.listener.name": "PLAINTEXT",
-        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "inter.broker.listener.name": "SASL_PLAINTEXT",
+        "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "sasl.enabled.mechanisms": SASL_MECHANISM,
+        "sasl.mechanism.inter.broker.protocol": SASL_MECHANISM,
+        "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": jaas,
+        "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+        "super.users": f"User:{ADMIN_USER};User:ANONYMOUS",
+        "allow.everyone.if.no.acl.found": "false",
         "log.dirs": str(log_dir),
         "num.partitions": "12",
         "default.replication.factor": "1",

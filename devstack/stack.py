@@ -15,6 +15,9 @@ from devstack._process import say
 from devstack.kafka import KafkaBroker
 from devstack.postgres import PostgresServer
 
+SERVICE_USERS = ("gateway", "consumer")
+"""Kafka SCRAM users made for the services besides ``admin``; their ACLs are the app's job."""
+
 _handed_out: set[int] = set()
 _handed_out_lock = threading.Lock()
 
@@ -52,7 +55,9 @@ class Stack:
         self.kafka_port = self.kafka_port or free_port()
         self.kafka_controller_port = self.kafka_controller_port or free_port()
         self.pg_port = self.pg_port or free_port()
-        self.kafka = KafkaBroker(self.data_dir / "kafka", self.kafka_port, self.kafka_controller_port)
+        self.kafka = KafkaBroker(
+            self.data_dir / "kafka", self.kafka_port, self.kafka_controller_port, users=SERVICE_USERS
+        )
         self.postgres = PostgresServer(self.data_dir / "postgres", self.pg_port, database=self.database)
 
     @property
@@ -65,9 +70,13 @@ class Stack:
         """Kafka bootstrap servers, ``127.0.0.1:<port>``."""
         return self.kafka.bootstrap
 
+    def kafka_env(self) -> dict[str, str]:
+        """Kafka's address, SASL settings and users (``KafkaBroker.env()``); valid once started."""
+        return self.kafka.env()
+
     def env(self) -> dict[str, str]:
-        """The variables other processes use to find the stack."""
-        return {"DATABASE_URL": self.database_url, "KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap}
+        """The variables other processes use to find the stack (they hold passwords)."""
+        return {"DATABASE_URL": self.database_url, **self.kafka_env()}
 
     def start(self) -> None:
         """Start both services in parallel; if either fails, stop the other and raise."""

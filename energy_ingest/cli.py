@@ -178,7 +178,8 @@ def build_parser() -> argparse.ArgumentParser:
         "gateway",
         help="run the ingest gateway (HTTP → Kafka)",
         description="Serve POST /v1/ingest. Settings from the environment: KAFKA_BOOTSTRAP_SERVERS, "
-        "AUTH_SECRET (or AUTH_DISABLED=true), GATEWAY_HOST, GATEWAY_PORT, MAX_BODY_BYTES, MAX_RECORDS, "
+        "AUTH_KEYS / AUTH_KEYS_FILE / AUTH_SECRET (or AUTH_DISABLED=true), "
+        "GATEWAY_HOST, GATEWAY_PORT, MAX_BODY_BYTES, MAX_RECORDS, "
         "PRODUCE_DEADLINE_S, RETRY_AFTER_S, MAX_FUTURE_SKEW_S, RATE_PER_DEVICE, BURST_PER_DEVICE, "
         "MAX_IN_FLIGHT_RECORDS, KAFKA_LINGER_MS, KAFKA_MAX_BATCH_BYTES, KAFKA_COMPRESSION.",
     )
@@ -210,7 +211,8 @@ def build_parser() -> argparse.ArgumentParser:
         "analytics",
         help="run the analytics API (PostgreSQL, read-only)",
         description="Serve /v1/analytics, status, mappings and telemetry. Settings from the environment: "
-        "ANALYTICS_DATABASE_URL, MAPPING_DATABASE_URL, AUTH_SECRET, ANALYTICS_HOST, ANALYTICS_PORT.",
+        "ANALYTICS_DATABASE_URL, MAPPING_DATABASE_URL, AUTH_KEYS / AUTH_KEYS_FILE / AUTH_SECRET, "
+        "ANALYTICS_HOST, ANALYTICS_PORT, ANALYTICS_MAX_BODY_BYTES.",
     )
     an.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default: %(default)s)")
     an.set_defaults(func=_analytics)

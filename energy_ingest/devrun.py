@@ -51,7 +51,7 @@ def run_dev(opts: DevOptions) -> int:
     try:
         stack.start()
         prometheus.start()
-        env = provision(stack.database_url, stack.kafka_bootstrap, data / "secrets.json", opts.partitions)
+        env = provision(stack.database_url, stack.kafka_env(), data / "secrets.json", opts.partitions)
         env |= {
             "GATEWAY_PORT": str(opts.gateway_port),
             "ANALYTICS_PORT": str(opts.analytics_port),

@@ -13,13 +13,19 @@ import dataclasses
 import json
 import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.kafka import KafkaAccess
 from common.tokens import Scope, issue
+from energy_ingest.kafka_acls import grant, service_acls
 from energy_ingest.logins import ServiceRole, ensure_login
 from energy_ingest.migrate import migrate
 from energy_ingest.topics import create_topics
+
+CONSUMER_GROUP = "energy-ingest"
+"""The consumer's default group; its principal may use every group named with this prefix."""
 
 DEV_TOKEN_TTL_S = 7 * 86400
 """The tokens written to the environment file are re-issued at each start and last a week."""
@@ -50,11 +56,15 @@ class Secrets:
 
 def provision(
     admin_url: str,
-    kafka_bootstrap: str,
+    kafka_env: Mapping[str, str],
     secrets_file: Path,
     partitions: int = 12,
 ) -> dict[str, str]:
-    """Migrate, create logins, topics and tokens; return the services' environment."""
+    """Migrate, create logins, topics, Kafka ACLs and tokens; return the services' environment.
+
+    ``kafka_env`` is ``Stack.kafka_env()``: the bootstrap servers, the SASL settings, the
+    admin principal that does the set-up and the services' principals that get the ACLs.
+    """
     migrate(admin_url)
     s = Secrets.load_or_create(secrets_file)
     consumer_url = ensure_login(admin_url, "energy_consumer", s.consumer_password, ServiceRole.WRITER)
@@ -63,14 +73,20 @@ def provision(
     retention_url = ensure_login(
         admin_url, "energy_retention_job", s.retention_password, ServiceRole.RETENTION
     )
-    asyncio.run(create_topics(kafka_bootstrap, partitions))
+    kafka_admin = KafkaAccess.admin_from(kafka_env)
+    asyncio.run(create_topics(kafka_admin, partitions))
+    if kafka_admin.security_protocol != "PLAINTEXT":
+        acls = service_acls(
+            kafka_env["GATEWAY_KAFKA_USERNAME"], kafka_env["CONSUMER_KAFKA_USERNAME"], CONSUMER_GROUP
+        )
+        asyncio.run(grant(kafka_admin, acls))
     return {
         "DATABASE_URL": admin_url,
         "CONSUMER_DATABASE_URL": consumer_url,
         "ANALYTICS_DATABASE_URL": analytics_url,
         "MAPPING_DATABASE_URL": mapper_url,
         "RETENTION_DATABASE_URL": retention_url,
-        "KAFKA_BOOTSTRAP_SERVERS": kafka_bootstrap,
+        **kafka_env,
         "AUTH_SECRET": s.auth_secret,
         "INGEST_TOKEN": issue(s.auth_secret, Scope.FLEET, "dev-fleet", ttl_s=DEV_TOKEN_TTL_S),
         "ANALYTICS_TOKEN": issue(s.auth_secret, Scope.ANALYST, "dev-analyst", ttl_s=DEV_TOKEN_TTL_S),

@@ -10,14 +10,15 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from common.kafka import KafkaAccess
 from schemas.topics import ALL_TOPICS
 
 log = logging.getLogger(__name__)
 
 
-async def create_topics(bootstrap: str, partitions: int = 12, replication: int = 1) -> list[str]:
-    """Create missing topics; returns the names created now."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="energy-topics")
+async def create_topics(access: KafkaAccess, partitions: int = 12, replication: int = 1) -> list[str]:
+    """Create missing topics (as the admin principal); returns the names created now."""
+    admin = AIOKafkaAdminClient(**access.aiokafka_kwargs(), client_id="energy-topics")
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -37,9 +38,9 @@ async def create_topics(bootstrap: str, partitions: int = 12, replication: int =
         await admin.close()
 
 
-async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
+async def end_offsets(access: KafkaAccess) -> dict[TopicPartition, int]:
     """The high-water mark of every partition of the telemetry topics."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**access.aiokafka_kwargs())
     await admin.start()
     try:
         described = await admin.describe_topics(list(ALL_TOPICS))
@@ -48,7 +49,7 @@ async def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
     tps = [TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]]
     if not tps:
         raise RuntimeError("the telemetry topics have no partitions")
-    client = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    client = AIOKafkaConsumer(**access.aiokafka_kwargs(), enable_auto_commit=False)
     await client.start()
     try:
         ends: dict[TopicPartition, int] = await client.end_offsets(tps)

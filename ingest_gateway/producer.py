@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 def make_producer(settings: GatewaySettings) -> Any:
     """An idempotent producer (acks=all) tuned by the settings; not started."""
     return AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **settings.kafka_access().aiokafka_kwargs(),
         acks="all",
         enable_idempotence=True,
         linger_ms=settings.linger_ms,

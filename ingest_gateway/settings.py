@@ -4,18 +4,26 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from common.auth_settings import AuthSettings
+from common.kafka import KafkaClientSettings, service_credentials
+
+_KAFKA_USERNAME, _KAFKA_PASSWORD = service_credentials("gateway")
 
 
-class GatewaySettings(AuthSettings):
-    """Every knob of the gateway. Environment names are given as aliases."""
+class GatewaySettings(KafkaClientSettings, AuthSettings):
+    """Every knob of the gateway. Environment names are given as aliases.
+
+    Kafka: ``KAFKA_BOOTSTRAP_SERVERS``, ``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SASL_MECHANISM``
+    and the gateway's own principal ``GATEWAY_KAFKA_USERNAME``/``GATEWAY_KAFKA_PASSWORD``.
+    """
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
-    kafka_bootstrap_servers: str = Field("127.0.0.1:9092", validation_alias="KAFKA_BOOTSTRAP_SERVERS")
+    kafka_username: str | None = _KAFKA_USERNAME
+    kafka_password: SecretStr | None = _KAFKA_PASSWORD
     host: str = Field("127.0.0.1", validation_alias="GATEWAY_HOST")
     port: int = Field(3000, ge=1, le=65535, validation_alias="GATEWAY_PORT")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, validation_alias="MAX_BODY_BYTES")

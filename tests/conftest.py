@@ -34,7 +34,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def stack_env(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Migrated database, logins, topics and tokens: the services' environment."""
     secrets = Path(tmp_path_factory.mktemp("secrets")) / "secrets.json"
-    env = provision(stack.database_url, stack.kafka_bootstrap, secrets, partitions=6)
+    env = provision(stack.database_url, stack.kafka_env(), secrets, partitions=6)
     gw, an = free_port(), free_port()
     return env | {
         "GATEWAY_PORT": str(gw),

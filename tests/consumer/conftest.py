@@ -78,7 +78,7 @@ def gateway(consumer_env: dict[str, str], tmp_path_factory: pytest.TempPathFacto
 def fleet(consumer_env: dict[str, str], tmp_path: Path) -> Iterator[Fleet]:
     """A fresh consumer group (offsets seeded at the topics' end); replicas stopped after."""
     log = log_file(tmp_path)
-    group = unique("grp")
+    group = unique("energy-ingest-grp")  # the consumer principal may use groups of this prefix
     f = Fleet(consumer_env, group, log)
     try:
         yield f

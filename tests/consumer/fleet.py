@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -13,6 +14,7 @@ import psycopg
 from aiokafka.structs import TopicPartition
 from prometheus_client.parser import text_string_to_metric_families
 
+from common.kafka import KafkaAccess
 from devstack import free_port
 from energy_ingest.procs import ServiceProcess
 from energy_ingest.topics import end_offsets as topic_end_offsets
@@ -23,9 +25,9 @@ SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND xact_start
 """
 
 
-def end_offsets(bootstrap: str) -> dict[TopicPartition, int]:
+def end_offsets(env: Mapping[str, str]) -> dict[TopicPartition, int]:
     """The high-water mark of every partition of the telemetry topics."""
-    return asyncio.run(topic_end_offsets(bootstrap))
+    return asyncio.run(topic_end_offsets(KafkaAccess.admin_from(env)))
 
 
 class Fleet:
@@ -43,7 +45,7 @@ class Fleet:
         self.procs: dict[str, ServiceProcess] = {}
         self.ports: dict[str, int] = {}
         self.stopped: set[str] = set()
-        self.start_offsets = end_offsets(env["KAFKA_BOOTSTRAP_SERVERS"])
+        self.start_offsets = end_offsets(env)
         with self.db() as db:
             db.cursor().executemany(
                 "INSERT INTO consumer_offsets (group_id, topic, partition, next_offset) "
@@ -147,7 +149,7 @@ class Fleet:
 
     def lagging(self) -> dict[str, int]:
         """Partitions whose stored offset is behind the topic's end (empty: caught up)."""
-        ends = end_offsets(self.env["KAFKA_BOOTSTRAP_SERVERS"])
+        ends = end_offsets(self.env)
         stored = self.stored_offsets()
         return {
             f"{tp.topic}[{tp.partition}]": end - stored.get(tp, 0)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.structs import TopicPartition
 
+from common.kafka import KafkaAccess
 from schemas.topics import METER_TOPIC, VEHICLE_TOPIC
 from tests.support import iso
 
@@ -76,8 +78,8 @@ class Produced:
     key: bytes
 
 
-async def _produce(bootstrap: str, items: list[tuple[Poison, int]]) -> list[Produced]:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+async def _produce(env: Mapping[str, str], items: list[tuple[Poison, int]]) -> list[Produced]:
+    producer = AIOKafkaProducer(**KafkaAccess.admin_from(env).aiokafka_kwargs(), acks="all")
     await producer.start()
     try:
         out = []
@@ -90,9 +92,10 @@ async def _produce(bootstrap: str, items: list[tuple[Poison, int]]) -> list[Prod
         await producer.stop()
 
 
-def produce(bootstrap: str, items: list[tuple[Poison, int]]) -> list[Produced]:
-    """Send each (poison, partition); returns where each one landed."""
-    return asyncio.run(_produce(bootstrap, items))
+def produce(env: Mapping[str, str], items: list[tuple[Poison, int]]) -> list[Produced]:
+    """Send each (poison, partition) as the env's Kafka admin (past the gateway, as an
+    intruder with broker access would); returns where each one landed."""
+    return asyncio.run(_produce(env, items))
 
 
 def spread(partitions: dict[str, int], copies: int = 1) -> list[tuple[Poison, int]]:

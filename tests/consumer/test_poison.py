@@ -40,7 +40,7 @@ def test_poison_messages_are_rejected_and_partitions_move_on(
     fleet.start("c1")
     with fleet.db() as db:
         until(lambda: stored_count(db, prefix) >= 300, 60, "good readings flow before the poison")
-    produced = produce(fleet.env["KAFKA_BOOTSTRAP_SERVERS"], spread(partition_counts(fleet), copies=3))
+    produced = produce(fleet.env, spread(partition_counts(fleet), copies=3))
     row = settle("6 poison messages", fleet, load, prefix)
     rejects = rejects_of(fleet, produced)
     assert len(rejects) == len(produced), "every poison message is in ingest_rejects"
@@ -67,7 +67,7 @@ def test_reject_flood_halts_without_advancing_offsets(
     c1 = fleet.start("c1", guard)
     row = settle("7 reject flood", fleet, load, prefix)
     before = fleet.stored_offsets()
-    produced = produce(fleet.env["KAFKA_BOOTSTRAP_SERVERS"], spread(partition_counts(fleet), copies=30))
+    produced = produce(fleet.env, spread(partition_counts(fleet), copies=30))
     code = c1.wait(60)
     output = c1.tail(200)
     assert code == 3, output

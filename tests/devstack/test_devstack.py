@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -27,8 +28,8 @@ def stack(tmp_path: Path) -> Iterator[Stack]:
         stack.stop()
 
 
-async def _create_topic(bootstrap: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _create_topic(kafka: dict[str, Any]) -> None:
+    admin = AIOKafkaAdminClient(**kafka)
     await admin.start()
     try:
         await admin.create_topics([NewTopic(TOPIC, num_partitions=3, replication_factor=1)])
@@ -36,8 +37,8 @@ async def _create_topic(bootstrap: str) -> None:
         await admin.close()
 
 
-async def _produce(bootstrap: str, value: bytes) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+async def _produce(kafka: dict[str, Any], value: bytes) -> None:
+    producer = AIOKafkaProducer(**kafka, acks="all", enable_idempotence=True)
     await producer.start()
     try:
         await producer.send_and_wait(TOPIC, value, key=b"k")
@@ -45,11 +46,11 @@ async def _produce(bootstrap: str, value: bytes) -> None:
         await producer.stop()
 
 
-async def _consume_one(bootstrap: str, group: str) -> tuple[bytes, int]:
+async def _consume_one(kafka: dict[str, Any], group: str) -> tuple[bytes, int]:
     """Read one message in ``group``, commit it; return it and the committed offset."""
     consumer = AIOKafkaConsumer(
         TOPIC,
-        bootstrap_servers=bootstrap,
+        **kafka,
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -67,8 +68,8 @@ async def _consume_one(bootstrap: str, group: str) -> tuple[bytes, int]:
     return message.value, committed
 
 
-async def _committed_offset(bootstrap: str, group: str) -> int:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+async def _committed_offset(kafka: dict[str, Any], group: str) -> int:
+    admin = AIOKafkaAdminClient(**kafka)
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)
@@ -77,7 +78,7 @@ async def _committed_offset(bootstrap: str, group: str) -> int:
     return sum(meta.offset for meta in offsets.values() if meta.offset > 0)
 
 
-def _committed_offset_after_restart(bootstrap: str, group: str, within_s: float = 30.0) -> int:
+def _committed_offset_after_restart(kafka: dict[str, Any], group: str, within_s: float = 30.0) -> int:
     """The group's committed offset once the coordinator has loaded it.
 
     Right after a restart the group coordinator may still be loading ``__consumer_offsets``;
@@ -85,10 +86,10 @@ def _committed_offset_after_restart(bootstrap: str, group: str, within_s: float 
     offsets then, so ask again until they appear (or the time is up, and report what we saw).
     """
     deadline = time.monotonic() + within_s
-    seen = asyncio.run(_committed_offset(bootstrap, group))
+    seen = asyncio.run(_committed_offset(kafka, group))
     while seen == 0 and time.monotonic() < deadline:
         time.sleep(0.5)
-        seen = asyncio.run(_committed_offset(bootstrap, group))
+        seen = asyncio.run(_committed_offset(kafka, group))
     return seen
 
 
@@ -99,13 +100,13 @@ def _rows(database_url: str) -> list[tuple[int, str]]:
 
 def test_data_survives_clean_restart_and_crash(stack: Stack) -> None:
     stack.start()
-    bootstrap = stack.kafka_bootstrap
-    assert bootstrap == f"127.0.0.1:{stack.kafka_port}"
+    assert stack.kafka_bootstrap == f"127.0.0.1:{stack.kafka_port}"
+    kafka = stack.kafka.client_kwargs()  # the admin: a super user
     assert stack.database_url.endswith(f"@127.0.0.1:{stack.pg_port}/energy")
 
-    asyncio.run(_create_topic(bootstrap))
-    asyncio.run(_produce(bootstrap, b"hello"))
-    assert asyncio.run(_consume_one(bootstrap, "group-a")) == (b"hello", 1)
+    asyncio.run(_create_topic(kafka))
+    asyncio.run(_produce(kafka, b"hello"))
+    assert asyncio.run(_consume_one(kafka, "group-a")) == (b"hello", 1)
     with psycopg.connect(stack.database_url) as conn:
         conn.execute("CREATE TABLE notes (id int PRIMARY KEY, body text NOT NULL)")
         conn.execute("INSERT INTO notes VALUES (1, 'before restart')")
@@ -115,8 +116,8 @@ def test_data_survives_clean_restart_and_crash(stack: Stack) -> None:
     assert not stack.postgres.is_running()
     stack.start()
 
-    assert _committed_offset_after_restart(bootstrap, "group-a") == 1
-    assert asyncio.run(_consume_one(bootstrap, "group-b")) == (b"hello", 1)
+    assert _committed_offset_after_restart(kafka, "group-a") == 1
+    assert asyncio.run(_consume_one(kafka, "group-b")) == (b"hello", 1)
     assert _rows(stack.database_url) == [(1, "before restart")]
 
     # A crash (SIGKILL of both process groups) loses nothing that was committed.
@@ -127,4 +128,4 @@ def test_data_survives_clean_restart_and_crash(stack: Stack) -> None:
     stack.start()
 
     assert _rows(stack.database_url) == [(1, "before restart"), (2, "before crash")]
-    assert asyncio.run(_consume_one(bootstrap, "group-c")) == (b"hello", 1)
+    assert asyncio.run(_consume_one(kafka, "group-c")) == (b"hello", 1)

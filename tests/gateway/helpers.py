@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
+from common.kafka import KafkaAccess
 from energy_ingest.procs import ServiceProcess
 from energy_ingest.topics import end_offsets as topic_end_offsets
 from tests.support import iso, recent_minute
@@ -65,17 +66,18 @@ def vehicle(device: str, at: datetime | None = None, **overrides: Any) -> dict[s
     return body | overrides
 
 
-def end_offsets(bootstrap: str) -> dict[tuple[str, int], int]:
-    """The end offset of every partition of the telemetry topics."""
-    ends = asyncio.run(topic_end_offsets(bootstrap))
+def end_offsets(env: Mapping[str, str]) -> dict[tuple[str, int], int]:
+    """The end offset of every partition of the telemetry topics (as the env's Kafka admin)."""
+    ends = asyncio.run(topic_end_offsets(KafkaAccess.admin_from(env)))
     return {(tp.topic, tp.partition): n for tp, n in ends.items()}
 
 
 async def _read(
-    bootstrap: str, start: dict[tuple[str, int], int], end: dict[tuple[str, int], int]
+    env: Mapping[str, str], start: dict[tuple[str, int], int], end: dict[tuple[str, int], int]
 ) -> list[Any]:
     wanted = {tp: n for tp, n in end.items() if n > start.get(tp, 0)}
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    kwargs = KafkaAccess.admin_from(env).aiokafka_kwargs()
+    consumer = AIOKafkaConsumer(**kwargs, enable_auto_commit=False)
     await consumer.start()
     out: list[Any] = []
     try:
@@ -95,10 +97,10 @@ async def _read(
 
 
 def read_messages(
-    bootstrap: str, start: dict[tuple[str, int], int], end: dict[tuple[str, int], int]
+    env: Mapping[str, str], start: dict[tuple[str, int], int], end: dict[tuple[str, int], int]
 ) -> list[Any]:
     """Every Kafka message between two end-offset snapshots."""
-    return asyncio.run(_read(bootstrap, start, end))
+    return asyncio.run(_read(env, start, end))
 
 
 @contextmanager

@@ -16,18 +16,18 @@ def _moved(before: dict[tuple[str, int], int], after: dict[tuple[str, int], int]
 
 
 def test_one_message_per_reading_keyed_by_device(gateway: Gateway) -> None:
-    bootstrap = gateway.env["KAFKA_BOOTSTRAP_SERVERS"]
+    kafka = gateway.env
     meters = [unique("m") for _ in range(3)]
     cars = [unique("v") for _ in range(2)]
     readings = [meter(d, recent_minute(i)) for i, d in enumerate(meters)] + [vehicle(d) for d in cars]
-    before = end_offsets(bootstrap)
+    before = end_offsets(kafka)
     with gateway.client() as gw:
         r = gw.post("/v1/ingest", json=readings)
     assert r.status_code == 202, r.text
-    after = end_offsets(bootstrap)
+    after = end_offsets(kafka)
     assert _moved(before, after) == len(readings)
 
-    messages = read_messages(bootstrap, before, after)
+    messages = read_messages(kafka, before, after)
     by_key = {m.key.decode(): m for m in messages}
     assert sorted(by_key) == sorted(meters + cars)
     for m in messages:
@@ -43,14 +43,14 @@ def test_one_message_per_reading_keyed_by_device(gateway: Gateway) -> None:
 
 def test_a_large_batch_keeps_every_reading_once(gateway: Gateway) -> None:
     """50 readings of 2 devices: groups this large go to Kafka as pre-built batches."""
-    bootstrap = gateway.env["KAFKA_BOOTSTRAP_SERVERS"]
+    kafka = gateway.env
     devices = [unique("m") for _ in range(2)]
     readings = [meter(d, recent_minute(i)) for d in devices for i in range(25)]
-    before = end_offsets(bootstrap)
+    before = end_offsets(kafka)
     with gateway.client() as gw:
         assert gw.post("/v1/ingest", json=readings).status_code == 202
-    after = end_offsets(bootstrap)
-    messages = read_messages(bootstrap, before, after)
+    after = end_offsets(kafka)
+    messages = read_messages(kafka, before, after)
     got = sorted((m.key.decode(), orjson.loads(m.value)["timestamp"]) for m in messages)
     assert got == sorted((r["meterId"], r["timestamp"]) for r in readings)
     partitions = {m.key: m.partition for m in messages}
@@ -58,11 +58,11 @@ def test_a_large_batch_keeps_every_reading_once(gateway: Gateway) -> None:
 
 
 def test_refused_requests_publish_nothing(gateway: Gateway) -> None:
-    bootstrap = gateway.env["KAFKA_BOOTSTRAP_SERVERS"]
+    kafka = gateway.env
     good = [meter(unique("m"), recent_minute(i)) for i in range(10)]
     device = unique("m")
     device_token = issue(gateway.env["AUTH_SECRET"], Scope.DEVICE, device)
-    before = end_offsets(bootstrap)
+    before = end_offsets(kafka)
     with gateway.client() as gw:
         invalid = gw.post("/v1/ingest", json=[*good, meter(unique("m"), soc=1)])
         ndjson = gw.post(
@@ -73,4 +73,4 @@ def test_refused_requests_publish_nothing(gateway: Gateway) -> None:
     with gateway.client(token=device_token) as gw:
         forbidden = gw.post("/v1/ingest", json=[meter(device), *good])
     assert [invalid.status_code, ndjson.status_code, forbidden.status_code] == [422, 422, 403]
-    assert _moved(before, end_offsets(bootstrap)) == 0
+    assert _moved(before, end_offsets(kafka)) == 0

@@ -23,15 +23,15 @@ def test_429_with_retry_after_per_device(limited_gateway: Gateway) -> None:
 
 def test_a_refused_batch_takes_no_tokens(limited_gateway: Gateway) -> None:
     device, fresh = unique("m"), unique("m")
-    bootstrap = limited_gateway.env["KAFKA_BOOTSTRAP_SERVERS"]
+    kafka = limited_gateway.env
     with limited_gateway.client() as gw:
         assert (
             gw.post("/v1/ingest", json=[meter(device, recent_minute(i)) for i in range(3)]).status_code == 202
         )
-        before = end_offsets(bootstrap)
+        before = end_offsets(kafka)
         mixed = gw.post("/v1/ingest", json=[meter(fresh), meter(device, recent_minute(9))])
         assert mixed.status_code == 429
-        assert end_offsets(bootstrap) == before  # nothing of the batch was published
+        assert end_offsets(kafka) == before  # nothing of the batch was published
         # fresh's bucket was not charged by the refused batch: it still takes a full burst
         full = gw.post("/v1/ingest", json=[meter(fresh, recent_minute(i)) for i in range(3)])
     assert full.status_code == 202, full.text
