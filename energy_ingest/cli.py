@@ -82,11 +82,24 @@ def _migrate(args: argparse.Namespace) -> int:
 
 
 def _topics(args: argparse.Namespace) -> int:
+    from common.kafka import KafkaAccess
+    from energy_ingest.kafka_acls import grant, service_acls
     from energy_ingest.topics import create_topics
 
-    bootstrap = args.bootstrap or os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
-    created = asyncio.run(create_topics(bootstrap, args.partitions, args.replication))
+    env = dict(os.environ)
+    if args.bootstrap:
+        env["KAFKA_BOOTSTRAP_SERVERS"] = args.bootstrap
+    admin = KafkaAccess.admin_from(env)
+    created = asyncio.run(create_topics(admin, args.partitions, args.replication))
     print(f"created {', '.join(created)}" if created else "topics already exist")
+    if admin.security_protocol != "PLAINTEXT":
+        gateway, consumer = (
+            env.get("GATEWAY_KAFKA_USERNAME", "gateway"),
+            env.get("CONSUMER_KAFKA_USERNAME", "consumer"),
+        )
+        group = env.get("CONSUMER_GROUP", "energy-ingest")
+        asyncio.run(grant(admin, service_acls(gateway, consumer, group)))
+        print(f"granted ACLs: {gateway} produces, {consumer} consumes (groups {group}*)")
     return 0
 
 
@@ -227,8 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     to = sub.add_parser(
         "topics",
-        help="create the Kafka topics (idempotent)",
-        description="Create telemetry.meter.v1 and telemetry.vehicle.v1 if missing.",
+        help="create the Kafka topics and the services' ACLs (idempotent)",
+        description="Create telemetry.meter.v1 and telemetry.vehicle.v1 if missing, as the admin "
+        "principal ($KAFKA_ADMIN_USERNAME/$KAFKA_ADMIN_PASSWORD when $KAFKA_SECURITY_PROTOCOL is "
+        "SASL_PLAINTEXT); with SASL, also let $GATEWAY_KAFKA_USERNAME (default gateway) produce to "
+        "them and $CONSUMER_KAFKA_USERNAME (default consumer) consume them in groups prefixed "
+        "$CONSUMER_GROUP (default energy-ingest).",
     )
     to.add_argument("--bootstrap", help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS)")
     to.add_argument("--partitions", type=int, default=12, help="(default: %(default)s)")
