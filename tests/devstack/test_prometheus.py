@@ -22,7 +22,9 @@ from devstack.prometheus import ALERT_RULES, check_config, check_rules
 from tests.consumer.fleet import Fleet
 from tests.support import Services, eventually, unique
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+ROOT = Path(__file__).resolve().parents[2]
+README = ROOT / "README.md"
+COMPOSE_CONFIG = ALERT_RULES.parent / "compose.yml"
 ALERT_NAMES = re.findall(r"^\s*- alert: (\w+)", ALERT_RULES.read_text(), re.MULTILINE)
 # A metric of ours in a PromQL expression, and the job whose targets export it.
 METRIC = re.compile(r"\b(consumer|gateway|analytics)_[a-z_]+\b")
@@ -41,6 +43,16 @@ def test_generated_config_passes_promtool(tmp_path: Path) -> None:
     result = check_config(server.write_config())
     assert result.returncode == 0, result.stdout + result.stderr
     assert str(ALERT_RULES) in result.stdout  # the config loads the shipped rules
+
+
+def test_compose_prometheus_loads_the_same_rules() -> None:
+    result = check_config(COMPOSE_CONFIG)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"SUCCESS: {len(ALERT_NAMES)} rules found" in result.stdout
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert "image: prom/prometheus" in compose
+    assert "./ops/prometheus:/etc/prometheus:ro" in compose
+    assert "--config.file=/etc/prometheus/compose.yml" in compose
 
 
 def test_set_targets_replaces_the_file_atomically(tmp_path: Path) -> None:
@@ -171,23 +183,23 @@ def test_rules_name_only_metrics_the_services_export(prometheus: PrometheusServe
 
 def test_a_killed_consumer_raises_consumer_down(prometheus: PrometheusServer, replica: Fleet) -> None:
     instance = f"127.0.0.1:{replica.ports[REPLICA]}"
+    consumer_alerts = ("ConsumerDown", "NoConsumerRunning")
     eventually(lambda: all(t["health"] == "up" for t in _targets(prometheus)) or None, timeout=60, every=0.5)
-    assert not [a for a in _alerts(prometheus) if a["labels"]["alertname"] == "ConsumerDown"]
+    eventually(lambda: not _active(prometheus, consumer_alerts), timeout=30, every=0.5)
     replica.procs[REPLICA].signal(signal.SIGKILL)
     replica.stopped.add(REPLICA)
 
-    def raised() -> dict[str, Any] | None:
-        found = [
-            a for a in _alerts(prometheus)
-            if a["labels"]["alertname"] == "ConsumerDown" and a["labels"]["instance"] == instance
-        ]  # fmt: skip
-        return found[0] if found else None
+    def raised() -> dict[str, dict[str, Any]] | None:
+        found = _active(prometheus, consumer_alerts)
+        return found if set(found) == set(consumer_alerts) else None
 
-    alert = eventually(raised, timeout=30, every=0.5)
-    assert alert["state"] in ("pending", "firing")  # pending for the rule's `for: 1m`
-    assert alert["labels"]["severity"] == "critical"
-    assert alert["labels"]["replica"] == REPLICA
-    assert instance in alert["annotations"]["summary"]
+    alerts = eventually(raised, timeout=30, every=0.5)
+    for alert in alerts.values():
+        assert alert["state"] in ("pending", "firing")  # pending for the rules' `for: 1m`
+        assert alert["labels"]["severity"] == "critical"
+    down = alerts["ConsumerDown"]
+    assert (down["labels"]["instance"], down["labels"]["replica"]) == (instance, REPLICA)
+    assert instance in down["annotations"]["summary"]
 
 
 def _address(url: str) -> str:
@@ -211,6 +223,11 @@ def _rules(server: PrometheusServer) -> list[dict[str, Any]]:
 def _alerts(server: PrometheusServer) -> list[dict[str, Any]]:
     alerts: list[dict[str, Any]] = _api(server, "alerts")["data"]["alerts"]
     return alerts
+
+
+def _active(server: PrometheusServer, names: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """The pending or firing alerts called one of ``names``, by name."""
+    return {a["labels"]["alertname"]: a for a in _alerts(server) if a["labels"]["alertname"] in names}
 
 
 def _metric_names(exposition: str) -> set[str]:
