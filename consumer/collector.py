@@ -24,6 +24,7 @@ from consumer.rebalance import Ownership
 from consumer.retention import Retention
 from consumer.settings import ConsumerSettings
 from consumer.source import Record, poll
+from schemas import KafkaDecoder
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class Collector:
         self._max_records = settings.batch_max_records
         self._max_wait_s = settings.batch_max_wait_ms / 1000
         self._stop = stop
+        self._decode = KafkaDecoder(settings)
 
     async def collect(self, after: Batch | None = None) -> Batch | None:
         """A decoded batch (maybe empty), or None when the assignment changed meanwhile.
@@ -76,7 +78,7 @@ class Collector:
                     return None
                 if kept:
                     batch.expected.setdefault(tp, base.get(tp, self._own.expected[tp]))
-                    add_records(batch, kept, oldest)
+                    add_records(batch, kept, oldest, self._decode)
                     batch.next_offsets[tp] = kept[-1].offset + 1
             if remaining_ms == 0 or (not data and batch.messages):
                 break

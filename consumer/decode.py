@@ -9,7 +9,8 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from consumer.batch import Batch, Reject
-from schemas import METER_TOPIC, VEHICLE_TOPIC, MeterMessage, decode_kafka_value
+from schemas import METER_TOPIC, VEHICLE_TOPIC, KafkaDecoder, MeterMessage, decode_kafka_value
+from schemas.clock import rule_of
 
 MAX_DETAIL = 2000
 
@@ -20,7 +21,11 @@ def _reason(exc: ValidationError) -> str:
         return "invalid_json"
     if kinds & {"union_tag_invalid", "union_tag_not_found", "model_attributes_type"}:
         return "unknown_type"
-    return "invalid"
+    # A time rule: timestamp_future, timestamp_floor, timestamp_max_past_age, or expired.
+    rule = rule_of(exc)
+    if rule is None:
+        return "invalid"
+    return "expired" if rule == "retention" else f"timestamp_{rule}"
 
 
 def _detail(exc: ValidationError) -> str:
@@ -35,15 +40,21 @@ def add_records(
     batch: Batch,
     records: Iterable[ConsumerRecord[bytes, bytes]],
     oldest_day: date | None,
+    decode: KafkaDecoder | None = None,
 ) -> None:
-    """Decode ``records`` (all of one partition, in offset order) into ``batch``."""
+    """Decode ``records`` (all of one partition, in offset order) into ``batch``.
+
+    ``decode`` applies the worker's time rules (default: the rules' defaults); a reading
+    before ``oldest_day`` (the retention horizon) is rejected as ``expired``.
+    """
+    decode_value = decode or decode_kafka_value
     # The records of one gateway request share a receive time: convert each once.
     received_at: dict[int, datetime] = {}
     for rec in records:
         raw: bytes = rec.value if rec.value is not None else b""
         reject = None
         try:
-            msg = decode_kafka_value(raw, rec.timestamp)
+            msg = decode_value(raw, rec.timestamp)
         except ValidationError as exc:
             reject = (_reason(exc), _detail(exc))
         else:
@@ -52,7 +63,10 @@ def add_records(
             if rec.topic != expected_topic:
                 reject = ("wrong_topic", f"a {msg.type} reading on {rec.topic}")
             elif oldest_day is not None and day < oldest_day:
-                reject = ("expired", f"reading day {day} is before the retention horizon {oldest_day}")
+                reject = (
+                    "expired",
+                    f"reading day {day} is before the retention horizon {oldest_day} (RETENTION_DAYS)",
+                )
         if reject is not None:
             batch.rejects.append(
                 Reject(rec.topic, rec.partition, rec.offset, rec.key, raw, reject[0], reject[1])

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from consumer import metrics
 from consumer.errors import RecoverableError
+from schemas.readings import retention_horizon
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,7 @@ class Retention:
 
     def oldest_day(self) -> date | None:
         """The first day still kept; readings before it are rejected as ``expired``."""
-        if self._days <= 0:
-            return None
-        return self._today() - timedelta(days=self._days)
+        return retention_horizon(self._today(), self._days)
 
     def due(self) -> bool:
         """Whether :meth:`apply` has work to do now."""

@@ -6,15 +6,19 @@ from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from common.kafka import KafkaClientSettings, service_credentials
+from schemas.timerules import TimeRules
 
 _KAFKA_USERNAME, _KAFKA_PASSWORD = service_credentials("consumer")
 
 
-class ConsumerSettings(KafkaClientSettings):
+class ConsumerSettings(KafkaClientSettings, TimeRules):
     """Every knob of a consumer worker. Environment names are given as aliases.
 
     Kafka: ``KAFKA_BOOTSTRAP_SERVERS``, ``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SASL_MECHANISM``
     and the consumer's own principal ``CONSUMER_KAFKA_USERNAME``/``CONSUMER_KAFKA_PASSWORD``.
+
+    Time rules: ``MAX_FUTURE_SKEW_S``, ``TIMESTAMP_FLOOR``, ``MAX_PAST_AGE_S``, ``RETENTION_DAYS``
+    (:class:`TimeRules`, the same fields the gateway reads; 0 retention keeps history forever).
     """
 
     model_config = SettingsConfigDict(frozen=True, extra="ignore", populate_by_name=True)
@@ -62,8 +66,13 @@ class ConsumerSettings(KafkaClientSettings):
         validation_alias="REJECT_MIN_MESSAGES",
         description="the share is only judged once this many messages were seen",
     )
-    retention_days: int = Field(
-        0, ge=0, validation_alias="RETENTION_DAYS", description="0 keeps history forever"
+    partition_day_months: int = Field(
+        3,
+        ge=1,
+        le=24,
+        validation_alias="PARTITION_DAY_MONTHS",
+        description="history gets day partitions for this many months up to the current one (and "
+        "in any month that already has some); an older month gets one month partition",
     )
     retry_initial_s: float = Field(0.2, gt=0, validation_alias="RETRY_INITIAL_S")
     retry_max_s: float = Field(10.0, gt=0, validation_alias="RETRY_MAX_S")

@@ -63,6 +63,7 @@ class Worker:
                 statement_timeout_ms=settings.db_statement_timeout_ms,
                 idle_in_transaction_timeout_ms=settings.db_idle_in_transaction_timeout_ms,
             ),
+            settings.partition_day_months,
         )
         self._guard = RejectGuard(
             settings.reject_window, settings.reject_max_ratio, settings.reject_min_messages

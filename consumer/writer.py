@@ -30,6 +30,11 @@ VEHICLE_TYPES = ["text", "timestamptz", "float8", "float8", "float8", "timestamp
 RETRYABLE_CLASSES = ("08", "40", "53", "57")
 RETRYABLE_SQLSTATES = {"55P03", "25P03", "58030"}
 
+# At most this many partitions (each with its index) are created per transaction: a
+# batch spread over many months takes a few short transactions, never one whose locks
+# could exhaust the lock table (sql/migrations/0009_bounded_partitions.sql).
+PARTITIONS_PER_TRANSACTION = 16
+
 Conn = psycopg.AsyncConnection[tuple[object, ...]]
 Cursor = psycopg.AsyncCursor[tuple[object, ...]]
 
@@ -77,10 +82,17 @@ def is_missing_partition(exc: BaseException) -> bool:
 class BatchWriter:
     """Owns one connection as a member of ``energy_writer``."""
 
-    def __init__(self, database_url: str, group_id: str, options: SessionOptions | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        group_id: str,
+        options: SessionOptions | None = None,
+        partition_day_months: int = 3,
+    ) -> None:
         self._url = database_url
         self._group_id = group_id
         self._options = options or SessionOptions()
+        self._day_months = partition_day_months
         self._conn: Conn | None = None
         self._known_days: set[date] = set()
 
@@ -138,14 +150,24 @@ class BatchWriter:
         return {tp: off for tp, off in stored.items() if tp in tps}
 
     async def ensure_partitions(self, days: set[date]) -> None:
-        """Create missing day partitions in a short transaction of their own."""
+        """Create the partitions missing for ``days`` (a day's, or an older month's), in short
+        transactions of their own that create at most ``PARTITIONS_PER_TRANSACTION`` each."""
         missing = days - self._known_days
         if not missing:
             return
+        params = {
+            "days": sorted(missing),
+            "day_months": self._day_months,
+            "max_new": PARTITIONS_PER_TRANSACTION,
+        }
         try:
             conn = await self._connection()
-            async with conn.transaction():
-                await conn.execute(query("ensure_partitions"), {"days": sorted(missing)})
+            created = PARTITIONS_PER_TRANSACTION
+            while created >= PARTITIONS_PER_TRANSACTION:  # fewer: every day is covered
+                async with conn.transaction():
+                    cur = await conn.execute(query("ensure_partitions"), params)
+                    row = await cur.fetchone()
+                created = int(str(row[0])) if row else 0
         except psycopg.Error as exc:
             raise await self._translate(exc) from exc
         self._known_days |= missing

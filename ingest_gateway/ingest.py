@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from starlette.requests import Request
 
@@ -45,7 +45,7 @@ class Ingestor:
         self._s = settings
         self._publisher = publisher
         self._limiter = limiter
-        self._parser = ReadingsParser(settings.max_records, timedelta(seconds=settings.max_future_skew_s))
+        self._parser = ReadingsParser(settings.max_records, rules=settings)
         self._verifier = None if settings.auth_disabled else TokenVerifier(settings.keyring())
 
     async def __call__(self, request: Request) -> int:

@@ -1,7 +1,8 @@
 """Turn a request body into validated readings, or a precise error.
 
 Validation runs straight on the raw bytes (pydantic ``validate_json``): no intermediate
-Python objects; the receive-time rules (future skew, UTC) follow in ``schemas.clock``.
+Python objects; the time rules (``schemas.timerules``: future skew, floor, max past age,
+retention horizon; UTC) follow in ``schemas.clock``.
 A request is all-or-nothing, so every problem of every reading is reported (index and
 field), not just the first.
 """
@@ -15,8 +16,9 @@ from pydantic import Field, TypeAdapter, ValidationError
 from pydantic_core import from_json
 
 from ingest_gateway.errors import InvalidReadings, MalformedBody, TooLarge, UnsupportedMediaType
-from schemas import READING_ADAPTER, MeterReading, Reading, ValidationClock, VehicleReading
-from schemas.clock import apply_clock, future_message, raw_timestamp_is_future
+from schemas import READING_ADAPTER, MeterReading, Reading, TimeRules, ValidationClock, VehicleReading
+from schemas.clock import apply_clock, raw_timestamp_problem, violation
+from schemas.errors import TimestampRuleError
 
 JSON_TYPES = ("application/json",)
 NDJSON_TYPES = ("application/x-ndjson", "application/ndjson", "application/jsonl")
@@ -37,11 +39,20 @@ def media_type(content_type: str | None) -> str:
 
 
 class ReadingsParser:
-    """Parses and validates bodies under a record limit and a future-skew rule."""
+    """Parses and validates bodies under a record limit and the time rules.
 
-    def __init__(self, max_records: int, max_future_skew: timedelta) -> None:
+    ``rules`` (the gateway's settings) or, for a bare parser, ``max_future_skew`` with the
+    other rules at their defaults.
+    """
+
+    def __init__(
+        self, max_records: int, max_future_skew: timedelta | None = None, *, rules: TimeRules | None = None
+    ) -> None:
         self.max_records = max_records
-        self.skew = max_future_skew
+        if rules is None:
+            skew = {} if max_future_skew is None else {"max_future_skew_s": max_future_skew.total_seconds()}
+            rules = TimeRules.defaults(**skew)
+        self.rules = rules
         # The length constraint stops a too-long array with one ``too_long`` error.
         self._array: TypeAdapter[Readings] = TypeAdapter(
             Annotated[list[Reading], Field(max_length=max_records)]
@@ -49,7 +60,7 @@ class ReadingsParser:
 
     def parse(self, body: bytes, kind: str, now: datetime) -> Readings:
         """All readings of the body, validated; raises the 400, 413 or 422 error."""
-        clock = ValidationClock(now=now.astimezone(UTC), max_future_skew=self.skew)
+        clock = self.rules.clock(now.astimezone(UTC))
         if kind in NDJSON_TYPES:
             return self._ndjson(body, clock)
         head = body.lstrip()[:1]
@@ -68,7 +79,7 @@ class ReadingsParser:
             raise InvalidReadings("the array is empty: send at least one reading", errors=[])
         late = apply_clock(readings, clock)
         if late:
-            raise _invalid([_late_error(i, clock) for i in late])
+            raise _invalid([_late_error(i, _problem(readings[i], clock)) for i in late])
         return readings
 
     def _ndjson(self, body: bytes, clock: ValidationClock) -> Readings:
@@ -88,7 +99,9 @@ class ReadingsParser:
                 _raise_json_error(exc, f" on line {i} (counting non-empty lines from 0)")
                 line_errors = _field_errors(exc, i)
                 errors.extend(line_errors + _late_among_the_rest(line, True, line_errors, clock, first=i))
-        errors.extend(_late_error(line_of[j], clock) for j in apply_clock(readings, clock))
+        errors.extend(
+            _late_error(line_of[j], _problem(readings[j], clock)) for j in apply_clock(readings, clock)
+        )
         if errors:
             raise _invalid(errors)
         return readings
@@ -125,28 +138,31 @@ def _field_errors(exc: ValidationError, index: int | None) -> list[dict[str, Any
     return out
 
 
-def _late_error(index: int, clock: ValidationClock) -> dict[str, Any]:
-    return {
-        "index": index,
-        "field": "timestamp",
-        "message": f"Value error, {future_message(clock)}",
-        "type": "value_error",
-    }
+def _problem(reading: MeterReading | VehicleReading, clock: ValidationClock) -> TimestampRuleError:
+    problem = violation(reading.timestamp, clock)
+    assert problem is not None, "apply_clock and violation judge alike"
+    return problem
+
+
+def _late_error(index: int, problem: TimestampRuleError) -> dict[str, Any]:
+    """A broken time rule as a field error; the message names the rule and its setting."""
+    return {"index": index, "field": "timestamp", "message": f"Value error, {problem}", "type": "value_error"}
 
 
 def _late_among_the_rest(
     body: bytes, single: bool, errors: list[dict[str, Any]], clock: ValidationClock, first: int = 0
 ) -> list[dict[str, Any]]:
-    """A rejected request reports every problem: the future timestamps of readings whose
+    """A rejected request reports every problem: the time rules broken by readings whose
     timestamp (and type) passed validation too. Only runs when the request already failed."""
     parsed = from_json(body)
     items = [parsed] if single else parsed
     judged_already = {e["index"] for e in errors if e["field"] in ("timestamp", "type")}
-    return [
-        _late_error(i, clock)
-        for i, item in enumerate(items if isinstance(items, list) else [], start=first)
-        if i not in judged_already and raw_timestamp_is_future(item, clock)
-    ]
+    found = []
+    for i, item in enumerate(items if isinstance(items, list) else [], start=first):
+        problem = None if i in judged_already else raw_timestamp_problem(item, clock)
+        if problem is not None:
+            found.append(_late_error(i, problem))
+    return found
 
 
 def _invalid(errors: list[dict[str, Any]]) -> InvalidReadings:

@@ -9,12 +9,16 @@ from pydantic_settings import SettingsConfigDict
 
 from common.auth_settings import AuthSettings
 from common.kafka import KafkaClientSettings, service_credentials
+from schemas.timerules import TimeRules
 
 _KAFKA_USERNAME, _KAFKA_PASSWORD = service_credentials("gateway")
 
 
-class GatewaySettings(KafkaClientSettings, AuthSettings):
+class GatewaySettings(KafkaClientSettings, AuthSettings, TimeRules):
     """Every knob of the gateway. Environment names are given as aliases.
+
+    Time rules: ``MAX_FUTURE_SKEW_S``, ``TIMESTAMP_FLOOR``, ``MAX_PAST_AGE_S``, ``RETENTION_DAYS``
+    (:class:`TimeRules`, the same fields the consumer reads).
 
     Kafka: ``KAFKA_BOOTSTRAP_SERVERS``, ``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SASL_MECHANISM``
     and the gateway's own principal ``GATEWAY_KAFKA_USERNAME``/``GATEWAY_KAFKA_PASSWORD``.
@@ -28,7 +32,6 @@ class GatewaySettings(KafkaClientSettings, AuthSettings):
     port: int = Field(3000, ge=1, le=65535, validation_alias="GATEWAY_PORT")
     max_body_bytes: int = Field(8 * 1024 * 1024, ge=1024, validation_alias="MAX_BODY_BYTES")
     max_records: int = Field(10_000, ge=1, validation_alias="MAX_RECORDS")
-    max_future_skew_s: float = Field(300.0, ge=0, validation_alias="MAX_FUTURE_SKEW_S")
     produce_deadline_s: float = Field(
         5.0,
         gt=0,

@@ -2,6 +2,7 @@
 
 from schemas.codec import (
     READING_ADAPTER,
+    KafkaDecoder,
     MeterMessage,
     VehicleMessage,
     decode_kafka_value,
@@ -12,6 +13,7 @@ from schemas.readings import (
     BATTERY_TEMP_MAX_C,
     BATTERY_TEMP_MIN_C,
     DEFAULT_MAX_FUTURE_SKEW,
+    DEFAULT_TIMESTAMP_FLOOR,
     KWH_MAX,
     VOLTAGE_MAX_V,
     MeterReading,
@@ -20,20 +22,24 @@ from schemas.readings import (
     VehicleReading,
     device_id_of,
 )
+from schemas.timerules import TimeRules
 from schemas.topics import METER_TOPIC, VEHICLE_TOPIC, topic_for
 
 __all__ = [
     "BATTERY_TEMP_MAX_C",
     "BATTERY_TEMP_MIN_C",
     "DEFAULT_MAX_FUTURE_SKEW",
+    "DEFAULT_TIMESTAMP_FLOOR",
     "KWH_MAX",
     "METER_TOPIC",
     "READING_ADAPTER",
     "VEHICLE_TOPIC",
     "VOLTAGE_MAX_V",
+    "KafkaDecoder",
     "MeterMessage",
     "MeterReading",
     "Reading",
+    "TimeRules",
     "ValidationClock",
     "VehicleMessage",
     "VehicleReading",

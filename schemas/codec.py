@@ -13,8 +13,9 @@ from typing import Annotated
 
 from pydantic import Field, TypeAdapter
 
-from schemas.clock import checked, plainly_in_time
+from schemas.clock import bounds, checked, in_bounds
 from schemas.readings import MeterReading, Reading, ValidationClock, VehicleReading
+from schemas.timerules import TimeRules
 
 READING_ADAPTER: TypeAdapter[MeterReading | VehicleReading] = TypeAdapter(Reading)
 
@@ -48,22 +49,56 @@ def encode_kafka_value(reading: MeterReading | VehicleReading, received_at_ms: i
 
 
 def validate_reading_json(raw: bytes | str, clock: ValidationClock) -> MeterReading | VehicleReading:
-    """One reading from JSON: every schema rule, then the clock rules (UTC, future skew).
+    """One reading from JSON: every schema rule, then the clock rules (UTC, the time rules).
 
     Raises ``pydantic.ValidationError``.
     """
     return checked(READING_ADAPTER.validate_json(raw), clock, "Reading")
 
 
-def decode_kafka_value(raw: bytes, message_time_ms: int | None) -> MeterMessage | VehicleMessage:
-    """Decode and re-validate a Kafka value, strictly, straight from the bytes.
+class KafkaDecoder:
+    """Decodes and re-validates Kafka values, strictly, straight from the bytes, under ``rules``.
 
-    The future-skew rule is checked against the Kafka message's timestamp (set when the
-    gateway published it), never against the consumer's clock, so a backlog drained
-    later is not rejected. Raises ``pydantic.ValidationError``.
+    The rules relative to now (future skew, max past age, retention horizon) are judged
+    against the Kafka message's timestamp (set when the gateway published it), never against
+    the consumer's clock, so a backlog drained later is not rejected for its age; the floor
+    is static. (The consumer also rejects readings before the horizon of its own day, the
+    one its retention drops partitions by.) Raises
+    ``pydantic.ValidationError`` (a broken time rule is a ``value_error`` whose
+    ``ctx["error"]`` is a ``TimestampRuleError``: ``schemas.clock.rule_of``).
     """
-    message = _VALIDATE_MESSAGE(raw)
-    if plainly_in_time(message.timestamp, message_time_ms):
-        return message
-    now = datetime.fromtimestamp(message_time_ms / 1000, tz=UTC) if message_time_ms else None
-    return checked(message, ValidationClock(now=now), "KafkaMessage")
+
+    MAX_CACHED = 4096
+
+    def __init__(self, rules: TimeRules) -> None:
+        self._rules = rules
+        # The records of one gateway request share their publish time: bounds once per time.
+        self._bounds: dict[int, tuple[datetime, datetime]] = {}
+
+    def _bounds_at(self, message_time_ms: int) -> tuple[datetime, datetime]:
+        if len(self._bounds) >= self.MAX_CACHED:
+            self._bounds.clear()
+        earliest, latest = bounds(self._clock(message_time_ms))
+        assert latest is not None
+        got = self._bounds[message_time_ms] = (earliest, latest)
+        return got
+
+    def _clock(self, message_time_ms: int | None) -> ValidationClock:
+        now = datetime.fromtimestamp(message_time_ms / 1000, tz=UTC) if message_time_ms else None
+        return self._rules.clock(now)
+
+    def __call__(self, raw: bytes, message_time_ms: int | None) -> MeterMessage | VehicleMessage:
+        message = _VALIDATE_MESSAGE(raw)
+        if message_time_ms:
+            earliest, latest = self._bounds.get(message_time_ms) or self._bounds_at(message_time_ms)
+            if in_bounds(message.timestamp, earliest, latest):
+                return message
+        return checked(message, self._clock(message_time_ms), "KafkaMessage")
+
+
+_DEFAULT_DECODER = KafkaDecoder(TimeRules.defaults())
+
+
+def decode_kafka_value(raw: bytes, message_time_ms: int | None) -> MeterMessage | VehicleMessage:
+    """Decode and re-validate a Kafka value under the default time rules (:class:`KafkaDecoder`)."""
+    return _DEFAULT_DECODER(raw, message_time_ms)

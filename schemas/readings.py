@@ -9,9 +9,11 @@ Physical bounds, documented here because they are part of the contract:
 - ``soc``: state of charge, 0 to 100 %;
 - ``batteryTemp``: -50 to 120 degrees Celsius;
 - ``timestamp``: RFC 3339 with an offset (a naive time is rejected), normalised to UTC,
-  at most ``max_future_skew`` (default 5 minutes) ahead of the receiver's clock. These
-  two rules need the receive time, so ``schemas.clock`` applies them after validation
-  (``validate_reading_json`` and ``decode_kafka_value`` do both steps).
+  at most ``max_future_skew`` (default 5 minutes) ahead of the receiver's clock, not before
+  the floor (default 2000-01-01), optionally not older than a max past age or the retention
+  horizon (``schemas.timerules``). These rules need the receive time or settings, so
+  ``schemas.clock`` applies them after validation (``validate_reading_json`` and
+  ``decode_kafka_value`` do both steps).
 
 All numbers must be finite JSON numbers (strings, booleans, NaN and infinities are
 rejected). Unknown fields are rejected.
@@ -20,7 +22,7 @@ rejected). Unknown fields are rejected.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -31,22 +33,48 @@ VOLTAGE_MAX_V = 1000.0
 BATTERY_TEMP_MIN_C = -50.0
 BATTERY_TEMP_MAX_C = 120.0
 DEFAULT_MAX_FUTURE_SKEW = timedelta(minutes=5)
+DEFAULT_TIMESTAMP_FLOOR = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def retention_horizon(today: date, retention_days: int) -> date | None:
+    """The first UTC day retention keeps (None: ``retention_days`` 0 keeps everything)."""
+    return None if retention_days <= 0 else today - timedelta(days=retention_days)
 
 
 @dataclass(frozen=True, slots=True)
 class ValidationClock:
-    """What "now" is while validating (the receive time), for ``schemas.clock``.
+    """What "now" is while validating (the receive time) and the time rules, for ``schemas.clock``.
 
-    ``now=None`` skips the future-skew rule (used when the receive time is unknown).
+    ``now=None`` skips the rules relative to now (future skew, max past age, retention);
+    the floor, a static bound, always applies. Build one with ``TimeRules.clock``.
     """
 
     now: datetime | None
     max_future_skew: timedelta = DEFAULT_MAX_FUTURE_SKEW
+    floor: datetime = DEFAULT_TIMESTAMP_FLOOR
+    max_past_age: timedelta | None = None
+    retention_days: int = 0
 
     @property
     def latest(self) -> datetime | None:
         """The latest acceptable timestamp (None: the skew is not judged)."""
         return None if self.now is None else self.now + self.max_future_skew
+
+    def lower_bounds(self) -> list[tuple[datetime, str]]:
+        """Every lower bound with its rule: ``floor``, ``max_past_age``, ``retention``."""
+        bounds = [(self.floor, "floor")]
+        if self.now is not None:
+            if self.max_past_age is not None:
+                bounds.append((self.now - self.max_past_age, "max_past_age"))
+            horizon = retention_horizon(self.now.astimezone(UTC).date(), self.retention_days)
+            if horizon is not None:
+                bounds.append((datetime.combine(horizon, time(), UTC), "retention"))
+        return bounds
+
+    @property
+    def earliest(self) -> datetime:
+        """The earliest acceptable timestamp: the tightest of the lower bounds."""
+        return max(bound for bound, _ in self.lower_bounds())
 
 
 DeviceId = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=64)]

@@ -1,1 +1,1 @@
-SELECT ensure_day_partitions(%(days)s::date[])
+SELECT ensure_day_partitions(%(days)s::date[], %(day_months)s::integer, %(max_new)s::integer)

@@ -62,7 +62,7 @@ class TestDecode:
             (2, "unknown_type"),
             (3, "wrong_topic"),
             (4, "expired"),
-            (5, "invalid"),
+            (5, "timestamp_future"),  # a time rule's reject names its rule
         ]
         assert b.days == {date(2024, 5, 1)}
 
