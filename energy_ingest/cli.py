@@ -193,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve POST /v1/ingest. Settings from the environment: KAFKA_BOOTSTRAP_SERVERS, "
         "AUTH_KEYS / AUTH_KEYS_FILE / AUTH_SECRET (or AUTH_DISABLED=true), "
         "GATEWAY_HOST, GATEWAY_PORT, MAX_BODY_BYTES, MAX_RECORDS, "
-        "PRODUCE_DEADLINE_S, RETRY_AFTER_S, MAX_FUTURE_SKEW_S, RATE_PER_DEVICE, BURST_PER_DEVICE, "
+        "PRODUCE_DEADLINE_S, RETRY_AFTER_S, RATE_PER_DEVICE, BURST_PER_DEVICE, "
+        "time rules MAX_FUTURE_SKEW_S, TIMESTAMP_FLOOR, MAX_PAST_AGE_S, RETENTION_DAYS, "
         "MAX_IN_FLIGHT_RECORDS, KAFKA_LINGER_MS, KAFKA_MAX_BATCH_BYTES, KAFKA_COMPRESSION.",
     )
     gw.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default: %(default)s)")
@@ -205,8 +206,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Join the consumer group and store batches effectively-once. Settings from the "
         "environment: CONSUMER_DATABASE_URL (or DATABASE_URL), KAFKA_BOOTSTRAP_SERVERS, CONSUMER_GROUP, "
         "CONSUMER_INSTANCE_ID, BATCH_MAX_RECORDS, BATCH_MAX_WAIT_MS, REJECT_MAX_RATIO, REJECT_WINDOW, "
-        "RETENTION_DAYS, CONSUMER_METRICS_PORT, CONSUMER_METRICS_HOST, CONSUMER_DB_STATEMENT_TIMEOUT_MS, "
-        "CONSUMER_DB_IDLE_TX_TIMEOUT_MS. Exits 3 when halted (reject flood, fatal database error).",
+        "time rules MAX_FUTURE_SKEW_S, TIMESTAMP_FLOOR, MAX_PAST_AGE_S, RETENTION_DAYS (the gateway's), "
+        "PARTITION_DAY_MONTHS, CONSUMER_METRICS_PORT, CONSUMER_METRICS_HOST, "
+        "CONSUMER_DB_STATEMENT_TIMEOUT_MS, CONSUMER_DB_IDLE_TX_TIMEOUT_MS. "
+        "Exits 3 when halted (reject flood, fatal database error).",
     )
     co.set_defaults(func=_consumer)
 
