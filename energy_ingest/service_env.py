@@ -24,6 +24,13 @@ SCOPED: dict[str, frozenset[str]] = {
     "ANALYTICS_TOKEN": NONE,
     "ADMIN_TOKEN": NONE,
     "RETENTION_DATABASE_URL": frozenset({"retention"}),
+    # Kafka: each service its own SASL principal; the admin's (set-up) for tools only.
+    "GATEWAY_KAFKA_USERNAME": frozenset({"gateway"}),
+    "GATEWAY_KAFKA_PASSWORD": frozenset({"gateway"}),
+    "CONSUMER_KAFKA_USERNAME": frozenset({"consumer"}),
+    "CONSUMER_KAFKA_PASSWORD": frozenset({"consumer"}),
+    "KAFKA_ADMIN_USERNAME": NONE,
+    "KAFKA_ADMIN_PASSWORD": NONE,
 }
 
 

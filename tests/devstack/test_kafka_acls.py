@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from common.kafka import KafkaAccess
+from energy_ingest.service_env import service_env
 from schemas import MeterReading, encode_kafka_value
 from schemas.topics import METER_TOPIC
 from tests.support import recent_minute
@@ -165,3 +166,14 @@ def test_consumer_principal_is_confined_to_its_group_prefix(stack_env: dict[str,
             await consumer.stop()
 
     assert asyncio.run(other_group()) == "GroupAuthorizationFailedError"
+
+
+def test_each_service_process_gets_only_its_own_kafka_principal(stack_env: dict[str, str]) -> None:
+    gateway, consumer = service_env("gateway", stack_env), service_env("consumer", stack_env)
+    assert gateway["GATEWAY_KAFKA_PASSWORD"] == stack_env["GATEWAY_KAFKA_PASSWORD"]
+    assert consumer["CONSUMER_KAFKA_PASSWORD"] == stack_env["CONSUMER_KAFKA_PASSWORD"]
+    assert "CONSUMER_KAFKA_PASSWORD" not in gateway
+    assert "GATEWAY_KAFKA_PASSWORD" not in consumer
+    for env in (gateway, consumer, service_env("analytics", stack_env)):
+        assert "KAFKA_ADMIN_PASSWORD" not in env
+    assert service_env("topics", stack_env)["KAFKA_ADMIN_PASSWORD"]  # tools keep the admin's
