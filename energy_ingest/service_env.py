@@ -3,7 +3,8 @@
 Provisioning gathers one environment for everything (``.devstack/env``), but a service
 gets only the secrets of its own job: token keys go only to the services that verify
 tokens (gateway, analytics), never to the consumer; the retention login only to the
-retention job; the operator's tokens to no service. Tools (any other command) get it all.
+retention job; the database owner's URL and the operator's tokens to no service (each
+service has its own login's URL). Tools (any other command) get it all.
 Add a variable to ``SCOPED`` to restrict it.
 """
 
@@ -31,6 +32,7 @@ SCOPED: dict[str, frozenset[str]] = {
     "CONSUMER_KAFKA_PASSWORD": frozenset({"consumer"}),
     "KAFKA_ADMIN_USERNAME": NONE,
     "KAFKA_ADMIN_PASSWORD": NONE,
+    "DATABASE_URL": NONE,  # the owner's; services use CONSUMER_/ANALYTICS_/MAPPING_DATABASE_URL
 }
 
 

@@ -109,4 +109,6 @@ def test_only_verifiers_receive_the_token_keys(gateway: Gateway, consumer: Servi
     seen_by_consumer = _environ(consumer.pid)
     assert not {k for k in seen_by_consumer if k.startswith("AUTH_") or k.endswith("_TOKEN")}
     assert not [k for k, v in seen_by_consumer.items() if secret in v]
+    assert "DATABASE_URL" not in seen_by_consumer  # the owner's URL: no service gets it
+    assert seen_by_consumer["CONSUMER_DATABASE_URL"] == gateway.env["CONSUMER_DATABASE_URL"]
     assert _environ(gateway.proc.pid)["AUTH_SECRET"] == secret
