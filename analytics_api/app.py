@@ -21,6 +21,7 @@ from analytics_api.routes import fleet, health, mappings, offline, performance, 
 from analytics_api.settings import AnalyticsSettings
 from analytics_api.window import Clock, utc_now
 from common import http_errors
+from common.limits import RequestLimits
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,13 @@ def create_app(settings: AnalyticsSettings, *, clock: Clock = utc_now) -> FastAP
         metrics.REQUESTS.labels(path, request.method, str(response.status_code)).inc()
         metrics.LATENCY.labels(path).observe(time.perf_counter() - started)
         return response
+
+    app.add_middleware(
+        RequestLimits,
+        read_timeout_s=settings.request_read_timeout_s,
+        max_concurrent=settings.max_concurrent_requests,
+        retry_after_s=1,
+    )
 
     for module in (performance, fleet, offline, status, telemetry, mappings, health):
         app.include_router(module.router)

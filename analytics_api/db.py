@@ -8,6 +8,7 @@ the reader's sessions are also read-only. Database failures become typed API err
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
@@ -20,6 +21,8 @@ from analytics_api import metrics
 from analytics_api.errors import DatabaseUnavailable, QueryTimeout
 from analytics_api.settings import AnalyticsSettings
 from sql import query
+
+log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
 Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
@@ -67,12 +70,12 @@ def translated(statement_timeout_ms: int) -> Iterator[None]:
         ) from None
     except (PoolTimeout, TooManyRequests) as exc:
         metrics.DB_ERRORS.labels("pool").inc()
-        raise DatabaseUnavailable(
-            f"no database connection available: {exc}", headers={"Retry-After": "1"}
-        ) from None
+        log.warning("no database connection available: %s", exc)
+        raise DatabaseUnavailable("pool", retry_after_s=1, detail=str(exc)) from None
     except psycopg.OperationalError as exc:
         metrics.DB_ERRORS.labels("connection").inc()
-        raise DatabaseUnavailable(f"database unreachable: {exc}", headers={"Retry-After": "5"}) from None
+        log.warning("database unreachable: %s", exc)
+        raise DatabaseUnavailable("connection", retry_after_s=5, detail=str(exc)) from None
 
 
 class Database:

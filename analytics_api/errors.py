@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class ApiError(Exception):
@@ -77,6 +77,19 @@ class QueryTimeout(ApiError):
 
 
 class DatabaseUnavailable(ApiError):
-    """No database connection could be had in time."""
+    """No database connection could be had in time.
+
+    The answer is a fixed text: the driver's message names the server, port, role and
+    database, so it is logged (``detail``) and never sent to the client.
+    """
 
     status, code = 503, "database_unavailable"
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "pool": "no database connection available; retry later",
+        "connection": "the database is unreachable; retry later",
+    }
+
+    def __init__(self, cause: str, *, retry_after_s: int, detail: str = "") -> None:
+        super().__init__(self.MESSAGES[cause], headers={"Retry-After": str(retry_after_s)})
+        self.cause = cause
+        self.detail = detail

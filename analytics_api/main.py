@@ -25,8 +25,7 @@ def run(settings: AnalyticsSettings, workers: int = 1) -> None:
     serve(
         "analytics_api.main:app_factory",
         "analytics",
-        settings.host,
-        settings.port,
+        settings.listen,
         workers,
         settings.log_level,
     )

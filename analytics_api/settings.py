@@ -6,6 +6,7 @@ from pydantic import AliasChoices, Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from common.auth_settings import AuthSettings
+from common.serve import Listen
 
 
 class AnalyticsSettings(AuthSettings):
@@ -61,6 +62,28 @@ class AnalyticsSettings(AuthSettings):
         description="requests queued for a connection before answering 503 (0: unbounded)",
     )
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    request_read_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        validation_alias="REQUEST_READ_TIMEOUT_S",
+        description="a request's headers, and then its body, must arrive within this (else 408 / close)",
+    )
+    max_concurrent_requests: int = Field(
+        1000, ge=1, validation_alias="MAX_CONCURRENT_REQUESTS", description="beyond: 503 with Retry-After"
+    )
+    tls_cert_file: str | None = Field(
+        None, validation_alias="ANALYTICS_TLS_CERT_FILE", description="PEM certificate (chain): serve HTTPS"
+    )
+    tls_key_file: str | None = Field(
+        None, validation_alias="ANALYTICS_TLS_KEY_FILE", description="its PEM key"
+    )
+
+    @property
+    def listen(self) -> Listen:
+        """Address, TLS and header deadline for :func:`common.serve.serve`."""
+        return Listen(
+            self.host, self.port, self.request_read_timeout_s, self.tls_cert_file, self.tls_key_file
+        )
 
     @model_validator(mode="after")
     def _checked(self) -> AnalyticsSettings:

@@ -17,6 +17,10 @@ _RFC3339 = re.compile(
     r"(?P<offset>[Zz]|[+\- ]\d{2}:\d{2})?"
 )
 _EXAMPLE = "e.g. 2024-03-10T12:00:00Z or 2024-03-10T14:00:00+02:00"
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(9000, 1, 1, tzinfo=UTC)
+"""Instants outside ``[EARLIEST, LATEST)`` are refused: near years 1 and 9999 the window
+arithmetic (default lengths, rounding to buckets) would leave Python's datetime range."""
 
 
 def utc_now() -> datetime:
@@ -66,9 +70,14 @@ def parse_rfc3339(raw: str) -> datetime:
     frac = (m["frac"] or "0")[:6].ljust(6, "0")
     text = f"{m['date']}T{m['time']}.{frac}{'+00:00' if offset.upper() == 'Z' else offset}"
     try:
-        return datetime.fromisoformat(text).astimezone(UTC)
+        instant = datetime.fromisoformat(text).astimezone(UTC)
     except (ValueError, OverflowError) as exc:
         raise ValueError(f"{raw!r} is not a valid time: {exc}") from None
+    if not EARLIEST <= instant < LATEST:
+        raise ValueError(
+            f"{raw!r} is out of range: times from {EARLIEST.isoformat()} to before {LATEST.isoformat()}"
+        )
+    return instant
 
 
 def parse_instant(parameter: str, raw: str) -> datetime:

@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from common import http_errors
+from common.limits import RequestLimits
 from ingest_gateway.errors import GatewayError, retry_after
 from ingest_gateway.ingest import Ingestor
 from ingest_gateway.middleware import RequestMetrics
@@ -55,7 +56,13 @@ def create_app(settings: GatewaySettings, publisher: Publisher | None = None) ->
         lifespan=lifespan,
         default_response_class=OrjsonResponse,
     )
-    app.add_middleware(RequestMetrics)
+    app.add_middleware(
+        RequestLimits,
+        read_timeout_s=settings.request_read_timeout_s,
+        max_concurrent=settings.max_concurrent_requests,
+        retry_after_s=settings.retry_after_s,
+    )
+    app.add_middleware(RequestMetrics)  # outside the limits: their 408 and 503 are counted
 
     @app.exception_handler(GatewayError)
     async def _gateway_error(_: Request, exc: GatewayError) -> Response:

@@ -53,7 +53,7 @@ class Ingestor:
         principal = authenticate(request.headers.get("authorization"), self._verifier, self._s.auth_disabled)
         kind = media_type(request.headers.get("content-type"))
         body = await read_body(request, self._s.max_body_bytes)
-        readings = self._parser.parse(body, kind, received)
+        readings = await self._parser.parse_async(body, kind, received)
         authorize_devices(principal, readings)
         devices = [device_id_of(r) for r in readings]
         wanted = Counter(devices)

@@ -25,8 +25,7 @@ def run(settings: GatewaySettings, workers: int = 1) -> None:
     serve(
         "ingest_gateway.main:app_factory",
         "gateway",
-        settings.host,
-        settings.port,
+        settings.listen,
         workers,
         settings.log_level,
     )

@@ -40,7 +40,10 @@ class FieldError(BaseModel):
     index: int = Field(ge=0, description="0-based position of the reading (array item or NDJSON line)")
     field: str = Field(description="dotted path of the field, 'type' or '$' for the reading itself")
     message: str
-    type: str = Field(description="pydantic error type, e.g. less_than_equal, extra_forbidden")
+    type: str = Field(
+        description="pydantic error type, e.g. less_than_equal, extra_forbidden; too_many_fields for an "
+        "object of more than 16 keys (one error, not one per key)"
+    )
 
 
 class InvalidReadingsBody(BaseModel):
@@ -48,7 +51,11 @@ class InvalidReadingsBody(BaseModel):
 
     error: str
     message: str
-    errors: list[FieldError] = Field(description="every problem of every bad reading")
+    errors: list[FieldError] = Field(
+        max_length=100,
+        description="the first 100 problems, by index (fields cut to 64 characters, messages to 200)",
+    )
+    errorCount: int = Field(ge=0, description="how many problems the request has in all (listed or not)")
 
 
 class Health(BaseModel):

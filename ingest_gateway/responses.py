@@ -111,7 +111,7 @@ def ingest_responses(max_records: int, max_body_bytes: int, burst: int) -> dict[
             },
         ),
         422: _error(
-            "Invalid readings (every bad index and field); nothing was published",
+            "Invalid readings: the first 100 problems (index, field) and their total; nothing was published",
             {
                 "invalid": {
                     "error": "invalid_readings",
@@ -124,9 +124,19 @@ def ingest_responses(max_records: int, max_body_bytes: int, burst: int) -> dict[
                             "type": "less_than_equal",
                         },
                     ],
+                    "errorCount": 1,
                 },
             },
             model=InvalidReadingsBody,
+        ),
+        408: _error(
+            "The request body did not arrive within REQUEST_READ_TIMEOUT_S; the connection is closed",
+            {
+                "slow": {
+                    "error": "request_timeout",
+                    "message": "the request body did not arrive within 10 s",
+                },
+            },
         ),
         429: _error(
             "A device is over its rate; retry after Retry-After seconds",
@@ -139,8 +149,13 @@ def ingest_responses(max_records: int, max_body_bytes: int, burst: int) -> dict[
             headers=RETRY_AFTER,
         ),
         503: _error(
-            "Kafka did not acknowledge within the deadline; retry after Retry-After seconds",
+            "Kafka did not acknowledge within the deadline, or more than MAX_CONCURRENT_REQUESTS "
+            "requests are in progress; retry after Retry-After seconds",
             {
+                "overloaded": {
+                    "error": "overloaded",
+                    "message": "more than 1000 requests in progress; retry later",
+                },
                 "kafka": {
                     "error": "kafka_unavailable",
                     "message": "Kafka did not acknowledge the write within 5 s; nothing is acknowledged, "

@@ -9,6 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from common.auth_settings import AuthSettings
 from common.kafka import KafkaClientSettings, service_credentials
+from common.serve import Listen
 from schemas.timerules import TimeRules
 
 _KAFKA_USERNAME, _KAFKA_PASSWORD = service_credentials("gateway")
@@ -16,6 +17,8 @@ _KAFKA_USERNAME, _KAFKA_PASSWORD = service_credentials("gateway")
 
 class GatewaySettings(KafkaClientSettings, AuthSettings, TimeRules):
     """Every knob of the gateway. Environment names are given as aliases.
+
+    Token keys: ``AUTH_KEYS``, ``AUTH_KEYS_FILE``, ``AUTH_SECRET`` (:class:`AuthSettings`).
 
     Time rules: ``MAX_FUTURE_SKEW_S``, ``TIMESTAMP_FLOOR``, ``MAX_PAST_AGE_S``, ``RETENTION_DAYS``
     (:class:`TimeRules`, the same fields the consumer reads).
@@ -63,6 +66,26 @@ class GatewaySettings(KafkaClientSettings, AuthSettings, TimeRules):
         description="records awaiting Kafka's acknowledgement across all requests",
     )
     log_level: str = Field("INFO", validation_alias="LOG_LEVEL")
+    request_read_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        validation_alias="REQUEST_READ_TIMEOUT_S",
+        description="a request's headers, and then its body, must arrive within this (else 408 / close)",
+    )
+    max_concurrent_requests: int = Field(
+        1000, ge=1, validation_alias="MAX_CONCURRENT_REQUESTS", description="beyond: 503 with Retry-After"
+    )
+    tls_cert_file: str | None = Field(
+        None, validation_alias="GATEWAY_TLS_CERT_FILE", description="PEM certificate (chain): serve HTTPS"
+    )
+    tls_key_file: str | None = Field(None, validation_alias="GATEWAY_TLS_KEY_FILE", description="its PEM key")
+
+    @property
+    def listen(self) -> Listen:
+        """Address, TLS and header deadline for :func:`common.serve.serve`."""
+        return Listen(
+            self.host, self.port, self.request_read_timeout_s, self.tls_cert_file, self.tls_key_file
+        )
 
     @model_validator(mode="after")
     def _codec_installed(self) -> GatewaySettings:

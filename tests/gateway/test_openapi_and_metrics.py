@@ -9,7 +9,7 @@ import httpx
 from tests.gateway.helpers import Gateway, meter, vehicle
 from tests.support import unique
 
-INGEST_CODES = {"202", "400", "401", "403", "413", "415", "422", "429", "503"}
+INGEST_CODES = {"202", "400", "401", "403", "408", "413", "415", "422", "429", "503"}
 
 
 def _openapi(gateway: Gateway) -> dict[str, Any]:
@@ -47,10 +47,10 @@ def test_documented_limits_are_the_configured_ones(gateway: Gateway) -> None:
 def test_422_body_matches_its_documented_schema(gateway: Gateway) -> None:
     doc = _openapi(gateway)
     schema = doc["components"]["schemas"]["InvalidReadingsBody"]
-    assert set(schema["required"]) == {"error", "message", "errors"}
+    assert set(schema["required"]) == {"error", "message", "errors", "errorCount"}
     with gateway.client() as gw:
         body = gw.post("/v1/ingest", json=[meter(unique("m"), voltage=-1)]).json()
-    assert set(body) == {"error", "message", "errors"}
+    assert set(body) == {"error", "message", "errors", "errorCount"}
     assert set(body["errors"][0]) == set(doc["components"]["schemas"]["FieldError"]["properties"])
 
 
