@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Callable
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
 from tests.consumer.fleet import Fleet
-from tests.consumer.load import Key, Load
+from tests.consumer.load import Key, Load, assert_no_load_failed
 from tests.support import iso
 
 Conn = psycopg.Connection[tuple[Any, ...]]
@@ -100,14 +103,17 @@ def wait_stored(db: Conn, prefix: str, target: int, timeout: float = 120.0) -> f
         last = stored_count(db, prefix)
         if last >= target:
             return time.monotonic() - started
+        assert_no_load_failed()
         time.sleep(0.1)
     raise AssertionError(f"only {last} of {target} readings stored after {timeout} s")
 
 
 def until(check: Callable[[], bool], timeout: float, what: str, every: float = 0.1) -> float:
-    """Poll ``check`` until true; returns the seconds it took."""
+    """Poll ``check`` until true; returns the seconds it took. Fails at once if a
+    running load failed."""
     started = time.monotonic()
     while not check():
+        assert_no_load_failed()
         if time.monotonic() - started > timeout:
             raise AssertionError(f"{what}: not within {timeout} s")
         time.sleep(every)
@@ -220,7 +226,8 @@ def settle(test: str, fleet: Fleet, load: Load, prefix: str, recovery_s: float |
     """Wait for the load and the group to catch up; count, check, print and assert.
 
     Asserts ``acknowledged = stored``, ``duplicates = 0`` and ``lost = 0``, hot status and
-    rollups consistent with history, every partition's stored offset at the topic's end
+    rollups consistent with history, the rollups' voltage sums equal to those of the
+    readings acknowledged, every partition's stored offset at the topic's end
     (no partition stalls), that the group's offsets moved over exactly the messages
     of the load (nothing skipped, nothing counted twice), and that no replica skipped
     records as gone from Kafka.
@@ -233,10 +240,40 @@ def settle(test: str, fleet: Fleet, load: Load, prefix: str, recovery_s: float |
         row.recovery_s = recovery_s
         print(row.line())
         assert consistency(db, prefix) == CONSISTENT
+        wrong = voltage_sum_mismatches(db, prefix, load.sent.values())
+        assert not wrong, f"{len(wrong)} meter_hourly voltage sums differ from the readings sent: {wrong[:3]}"
     assert (row.stored, row.duplicates, row.lost) == (row.acknowledged, 0, 0), row.line()
     assert fleet.consumed() >= len(load.acknowledged)
     assert fleet.skipped_records() == [], "a replica skipped records it had read itself"
     return row
+
+
+def voltage_sum_mismatches(db: Conn, prefix: str, sent: Iterable[dict[str, Any]]) -> list[str]:
+    """(meter, hour) rollups whose ``voltage_sum`` or ``samples`` differ from the meter
+    readings ``sent`` (or exist on one side only).
+
+    The expected sums come from the readings themselves, in Python, not from history: a
+    float sum, so compared to 1e-9 relative (summation order differs), which is far
+    tighter than one reading more or less, or a voltage stored with less precision.
+    """
+    expected: dict[tuple[str, datetime], list[float]] = defaultdict(list)
+    for r in sent:
+        if r["type"] == "meter":
+            at = datetime.fromisoformat(r["timestamp"]).astimezone(UTC)
+            hour = at.replace(minute=0, second=0, microsecond=0)
+            expected[(r["meterId"], hour)].append(float(r["voltage"]))
+    rows = db.execute(
+        "SELECT meter_id, hour, voltage_sum, samples FROM meter_hourly WHERE meter_id LIKE %s",
+        (prefix + "%",),
+    ).fetchall()
+    stored = {(m, h.astimezone(UTC)): (float(v), int(n)) for m, h, v, n in rows}
+    wrong = []
+    for key in expected.keys() | stored.keys():
+        volts = expected.get(key, [])
+        want, got = (math.fsum(volts), len(volts)), stored.get(key)
+        if got is None or got[1] != want[1] or not math.isclose(got[0], want[0], rel_tol=1e-9):
+            wrong.append(f"{key[0]} {key[1]:%Y-%m-%d %H}h: stored {got}, sent {want}")
+    return sorted(wrong)
 
 
 CONSISTENT = {"meter_status": 0, "vehicle_status": 0, "meter_rollup": 0, "vehicle_rollup": 0}

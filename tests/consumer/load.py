@@ -1,8 +1,11 @@
 """A fleet of devices posting readings to the gateway in a background thread.
 
 Every reading is remembered once the gateway answered 202 for it: that set is what the
-fault tests call *acknowledged*. A post that gets 503 (Kafka unavailable), 429 or no
-answer at all is retried after a short pause, as a device would.
+fault tests call *acknowledged*. A post answered 503 (Kafka unavailable) or 429 with a
+``Retry-After`` is retried after a short pause, as a device would. Anything else fails
+the load: a 500 is a gateway bug, not weather, and no answer at all means the gateway
+hung or died, which none of the fault tests does to it on purpose (they stop Kafka,
+PostgreSQL and consumers; the gateway must keep answering through all of them).
 """
 
 from __future__ import annotations
@@ -19,7 +22,15 @@ import httpx
 from tests.support import iso
 
 Key = tuple[str, str, str]  # (kind, device id, timestamp as ISO text)
-RETRYABLE = {429, 500, 502, 503, 504}
+RETRYABLE = {429, 503}  # only with a Retry-After header
+_RUNNING: list[Load] = []  # begun and neither waited for nor aborted
+
+
+def assert_no_load_failed() -> None:
+    """Fail now if a running load has failed (the waits of the fault tests call this, so a
+    gateway error shows as itself rather than as a timeout waiting for stored rows)."""
+    for load in list(_RUNNING):
+        load.healthy()
 
 
 def meter(device: str, ts: datetime, rng: random.Random) -> dict[str, Any]:
@@ -68,7 +79,7 @@ class Load:
     seed: int = 1
     start: datetime = field(default_factory=lambda: datetime.now(UTC).replace(second=0, microsecond=0))
     acknowledged: set[Key] = field(default_factory=set)
-    retries: int = 0
+    sent: dict[Key, dict[str, Any]] = field(default_factory=dict)  # each acknowledged reading
     failures: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -76,6 +87,7 @@ class Load:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"load-{self.prefix}", daemon=True)
         self._stop = threading.Event()
+        self._retries = 0
 
     @property
     def total(self) -> int:
@@ -89,12 +101,25 @@ class Load:
         return out
 
     def begin(self) -> Load:
+        _RUNNING.append(self)
         self._thread.start()
         return self
 
+    def healthy(self) -> None:
+        """Fail now if a post failed (the load has stopped), rather than in a later timeout."""
+        assert not self.failures, f"load {self.prefix} failed: {self.failures[:3]}"
+
     def acked(self) -> int:
+        """Readings acknowledged so far (asserts the load has not failed)."""
+        self.healthy()
         with self._lock:
             return len(self.acknowledged)
+
+    @property
+    def retries(self) -> int:
+        """Posts retried after a 503 or 429 (asserts the load has not failed)."""
+        self.healthy()
+        return self._retries
 
     def wait_acked(self, count: int, what: str, timeout: float = 30.0) -> None:
         """Poll until ``count`` readings are acknowledged."""
@@ -109,11 +134,16 @@ class Load:
         if self._thread.is_alive():
             self._stop.set()
             raise AssertionError(f"load {self.prefix} not finished within {timeout} s")
-        assert not self.failures, self.failures[:3]
+        self._forget()
+        self.healthy()
 
     def abort(self) -> None:
         self._stop.set()
         self._thread.join(30)
+        self._forget()
+
+    def _forget(self) -> None:
+        _RUNNING[:] = [load for load in _RUNNING if load is not self]
 
     def _run(self) -> None:
         rng = random.Random(self.seed)
@@ -127,23 +157,23 @@ class Load:
                 self._stop.wait(max(0.0, self.pace_s - (time.monotonic() - started)))
 
     def post(self, client: httpx.Client, body: list[dict[str, Any]]) -> bool:
-        """Post until acknowledged; False if stopped or answered with a client error."""
+        """Post until acknowledged; False if stopped or failed (see :attr:`failures`)."""
         while not self._stop.is_set():
             try:
                 resp = client.post("/v1/ingest", json=body)
-            except httpx.HTTPError:
-                status = None
-            else:
-                status = resp.status_code
-            if status == 202:
+            except httpx.HTTPError as exc:
+                self.failures.append(f"no answer from the gateway: {exc!r}")
+                return False
+            if resp.status_code == 202:
                 with self._lock:
                     self.acknowledged.update(key_of(r) for r in body)
+                    self.sent.update((key_of(r), r) for r in body)
                 return True
-            if status is not None and status not in RETRYABLE:
-                self.failures.append(f"HTTP {status}: {resp.text[:300]}")
+            if resp.status_code not in RETRYABLE or "retry-after" not in resp.headers:
+                self.failures.append(f"HTTP {resp.status_code} {dict(resp.headers)}: {resp.text[:300]}")
                 return False
-            self.retries += 1
-            self._stop.wait(0.5)
+            self._retries += 1
+            self._stop.wait(0.5)  # shorter than Retry-After: the tests want the recovery soon
         return False
 
 

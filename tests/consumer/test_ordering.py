@@ -9,7 +9,15 @@ from typing import Any
 import httpx
 
 from tests.consumer.fleet import Fleet
-from tests.consumer.ledger import CONSISTENT, Tally, consistency, tally, until, wait_stored
+from tests.consumer.ledger import (
+    CONSISTENT,
+    Tally,
+    consistency,
+    tally,
+    until,
+    voltage_sum_mismatches,
+    wait_stored,
+)
 from tests.consumer.load import key_of, meter, vehicle
 from tests.support import recent_minute, unique
 
@@ -62,6 +70,7 @@ def test_replayed_shuffled_and_late_readings(fleet: Fleet, gateway: str, record:
         row = tally("5 replay+shuffle+late", db, prefix, acknowledged)
         print(row.line())
         assert consistency(db, prefix) == CONSISTENT
+        assert voltage_sum_mismatches(db, prefix, readings) == []  # the first of each identity
         overwritten = db.execute(
             "SELECT count(*) FROM meter_telemetry WHERE meter_id LIKE %s AND voltage = 999.0", (prefix + "%",)
         ).fetchone()
