@@ -20,9 +20,15 @@ from energy_ingest.procs import ServiceProcess
 from energy_ingest.topics import end_offsets as topic_end_offsets
 from tests.support import eventually
 
-IN_TRANSACTION = """
-SELECT count(*) FROM pg_stat_activity WHERE application_name = %s AND xact_start IS NOT NULL
+# A batch transaction of the replica that has written something (so has a transaction id;
+# the day-partition transaction before a batch is not one), and a full 64-bit id near it
+# (the current snapshot's xmax) to widen the 32-bit backend_xid with.
+OPEN_BATCH = """
+SELECT backend_xid::text, pg_snapshot_xmax(pg_current_snapshot())::text FROM pg_stat_activity
+WHERE application_name = %s AND backend_xid IS NOT NULL AND query NOT LIKE '%%ensure_day_partitions%%'
+LIMIT 1
 """
+XACT_STATUS = "SELECT pg_xact_status(%s::xid8)"
 
 
 def end_offsets(env: Mapping[str, str]) -> dict[TopicPartition, int]:
@@ -70,12 +76,6 @@ class Fleet:
         self.procs[name] = proc
         return proc
 
-    def kill(self, name: str) -> None:
-        """``kill -9``: no clean-up of any kind."""
-        proc = self.procs[name]
-        proc.signal(signal.SIGKILL)
-        proc.wait(10)
-
     def stop(self, name: str) -> int | None:
         """SIGTERM and wait; returns the exit code."""
         self.stopped.add(name)
@@ -91,32 +91,62 @@ class Fleet:
         dead = {n: p.returncode() for n, p in self.procs.items() if not p.alive() and n not in self.stopped}
         assert not dead, f"replicas exited: {dead}\n" + "\n".join(self.procs[n].tail(30) for n in dead)
 
-    def in_transaction(self, name: str) -> bool:
-        """Whether replica ``name`` has a database transaction open right now."""
-        with self.db() as db:
-            row = db.execute(IN_TRANSACTION, (f"energy-consumer:{name}",)).fetchone()
-        return bool(row and row[0])
+    def freeze_mid_batch(self, name: str, sig: signal.Signals, timeout: float = 30) -> bool:
+        """Send ``sig`` (SIGKILL or SIGSTOP) while replica ``name`` has a batch transaction
+        open. Returns whether the evidence says the signal landed inside that transaction.
 
-    def freeze_mid_batch(self, name: str, sig: signal.Signals, attempts: int = 200) -> bool:
-        """Send ``sig`` (SIGKILL or SIGSTOP) at a moment replica ``name`` is inside a batch
-        transaction. Returns whether that was confirmed (for SIGSTOP, checked afterwards)."""
+        SIGKILL: once the process is gone and PostgreSQL has noticed, the transaction seen
+        open just before the kill must have been rolled back, not committed. SIGSTOP: once
+        the process is stopped, that transaction must still be open (checked twice, so a
+        COMMIT already on its way would have been seen landing); otherwise it is woken and
+        tried again, for up to ``timeout`` seconds.
+        """
         proc = self.procs[name]
+        deadline = time.monotonic() + timeout
         with self.db() as db:
-            app = (f"energy-consumer:{name}",)
-            for _ in range(attempts):
-                row = db.execute(IN_TRANSACTION, app).fetchone()
-                if not (row and row[0]):
+            while time.monotonic() < deadline:
+                xid = self._open_batch(db, name)
+                if xid is None:
                     time.sleep(0.003)
                     continue
                 proc.signal(sig)
-                if sig != signal.SIGSTOP:
-                    return True
-                row = db.execute(IN_TRANSACTION, app).fetchone()
-                if row and row[0]:
-                    return True
+                if sig == signal.SIGKILL:
+                    proc.wait(10)
+                    return self._settled(db, xid) == "aborted"
+                _wait_stopped(proc.pid)
+                if self._status(db, xid) == "in progress":
+                    time.sleep(0.2)
+                    if self._status(db, xid) == "in progress":
+                        return True
                 proc.signal(signal.SIGCONT)  # stopped between transactions: try again
         proc.signal(sig)
+        if sig == signal.SIGKILL:
+            proc.wait(10)
         return False
+
+    @staticmethod
+    def _open_batch(db: psycopg.Connection[tuple[Any, ...]], name: str) -> str | None:
+        row = db.execute(OPEN_BATCH, (f"energy-consumer:{name}",)).fetchone()
+        if row is None:
+            return None
+        xid, xmax = int(row[0]), int(row[1])
+        # The nearest full id with these low 32 bits: backend_xid is read after the
+        # snapshot, so it may be a little above xmax as well as below.
+        return str(xmax + ((xid - xmax + (1 << 31)) % (1 << 32)) - (1 << 31))
+
+    @staticmethod
+    def _status(db: psycopg.Connection[tuple[Any, ...]], xid: str) -> str:
+        row = db.execute(XACT_STATUS, (xid,)).fetchone()
+        assert row is not None
+        return str(row[0])
+
+    def _settled(self, db: psycopg.Connection[tuple[Any, ...]], xid: str, timeout: float = 10) -> str:
+        """The transaction's outcome once its backend has seen the client gone."""
+        deadline = time.monotonic() + timeout
+        while (status := self._status(db, xid)) == "in progress":
+            assert time.monotonic() < deadline, f"transaction {xid} still open {timeout} s after the kill"
+            time.sleep(0.02)
+        return status
 
     def metric(self, name: str, sample: str, labels: dict[str, str] | None = None) -> float:
         """Sum of the samples called ``sample`` (matching ``labels``) on replica ``name``."""
@@ -170,6 +200,14 @@ class Fleet:
         """Messages the group moved its stored offsets over since it was created."""
         stored = self.stored_offsets()
         return sum(stored[tp] - start for tp, start in self.start_offsets.items())
+
+
+def _wait_stopped(pid: int, timeout: float = 5) -> None:
+    """Until the kernel reports process ``pid`` stopped (state T), not just signalled."""
+    deadline = time.monotonic() + timeout
+    while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] not in ("T", "t"):
+        assert time.monotonic() < deadline, f"process {pid} not stopped after {timeout} s"
+        time.sleep(0.001)
 
 
 def log_file(directory: Path) -> IO[str]:
