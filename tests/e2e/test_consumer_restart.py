@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -14,13 +16,20 @@ from tests.support import Services, count_rows, eventually, iso, recent_minute, 
 pytestmark = pytest.mark.e2e
 
 DEVICES = 200
-MINUTES = 15  # readings per device
+MAX_MINUTES = 240  # posts at most (one minute of every device each); the test stops it sooner
+PACE_S = 0.25
+
+Acks = list[tuple[float, int]]  # (monotonic time of a 202, readings it acknowledged)
 
 
-def _post_load(services: Services, prefix: str, acknowledged: list[int]) -> None:
-    base = recent_minute(60)
+def _post_load(services: Services, prefix: str, acks: Acks, stop: threading.Event) -> None:
+    """Post one minute of every device each ``PACE_S`` until ``stop`` (or MAX_MINUTES)."""
+    base = recent_minute(MAX_MINUTES + 5)
     with services.gateway() as gw:
-        for minute in range(MINUTES):
+        for minute in range(MAX_MINUTES):
+            if stop.is_set():
+                return
+            started = time.monotonic()
             ts = iso(base + timedelta(minutes=minute))
             batch: list[dict[str, Any]] = [
                 {
@@ -34,30 +43,58 @@ def _post_load(services: Services, prefix: str, acknowledged: list[int]) -> None
             ]
             resp = gw.post("/v1/ingest", json=batch)
             assert resp.status_code == 202, resp.text
-            acknowledged.append(resp.json()["accepted"])
+            acks.append((time.monotonic(), resp.json()["accepted"]))
+            stop.wait(max(0.0, PACE_S - (time.monotonic() - started)))
+
+
+def _acked(acks: Acks, after: float = 0.0, before: float = float("inf")) -> int:
+    return sum(n for at, n in list(acks) if after < at < before)
+
+
+def _while_posting(posting: Future[None], what: str) -> float:
+    """The moment of an event that must happen while the load is still posting."""
+    if posting.done():
+        posting.result()  # a failed post raises its own error here
+        raise AssertionError(f"the load had finished before {what}")
+    return time.monotonic()
 
 
 def test_consumer_restarts_mid_stream_lose_and_duplicate_nothing(services: Services) -> None:
     prefix = unique("m-restart")
-    acknowledged: list[int] = []
-    loader = threading.Thread(target=_post_load, args=(services, prefix, acknowledged))
-    loader.start()
-    with services.db() as db:
-        eventually(lambda: count_rows(db, "meter_telemetry", "meter_id", prefix) > 0, timeout=60)
-        # a graceful restart, then a crash, while the load is still arriving
-        services.procs["consumer-1"].stop()
-        services.start_consumer("consumer-1")
-        eventually(lambda: count_rows(db, "meter_telemetry", "meter_id", prefix) > DEVICES * 4, timeout=90)
-        services.procs["consumer-1"].signal(signal.SIGKILL)
-        services.procs["consumer-1"].wait(10)
-        loader.join(120)
-        services.start_consumer("consumer-1")
-        expected = sum(acknowledged)
-        assert expected == DEVICES * MINUTES
-        stored = eventually(
-            lambda: (n := count_rows(db, "meter_telemetry", "meter_id", prefix)) == expected and n,
-            timeout=120,
-        )
+    acks: Acks = []
+    stop = threading.Event()
+
+    def stored() -> int:
+        return count_rows(db, "meter_telemetry", "meter_id", prefix)
+
+    with ThreadPoolExecutor(1) as pool, services.db() as db:
+        posting = pool.submit(_post_load, services, prefix, acks, stop)
+        try:
+            eventually(lambda: stored() > 0, timeout=60)
+            # a graceful restart, then a crash, each while readings are still arriving
+            stopped_at = _while_posting(posting, "the graceful stop")
+            services.procs["consumer-1"].stop()
+            services.start_consumer("consumer-1")
+            restarted_with = stored()
+            eventually(lambda: stored() > restarted_with + DEVICES * 2, timeout=90)
+            killed_at = _while_posting(posting, "the kill")
+            services.procs["consumer-1"].signal(signal.SIGKILL)
+            services.procs["consumer-1"].wait(10)
+            stored_at_kill = stored()  # the only consumer is dead: nothing more until the restart
+            eventually(lambda: _acked(acks, after=killed_at) > 0, timeout=30)  # posts keep arriving
+            resumed_at = _while_posting(posting, "the restart after the kill")
+            services.start_consumer("consumer-1")
+            eventually(lambda: _acked(acks, after=resumed_at) > 0, timeout=30)
+        finally:
+            stop.set()
+        posting.result(timeout=60)  # re-raises a failed post
+        expected = _acked(acks)
+        assert expected == DEVICES * len(acks)
+        for event, at in (("graceful stop", stopped_at), ("kill", killed_at)):
+            assert _acked(acks, before=at) > 0, f"readings acknowledged before the {event}"
+            assert _acked(acks, after=at) > 0, f"readings acknowledged after the {event}"
+        assert stored_at_kill < expected, "the kill happened before everything was stored"
+        stored_rows = eventually(lambda: (n := stored()) == expected and n, timeout=120)
         row = db.execute(
             "SELECT count(*), count(DISTINCT (meter_id, ts)) FROM meter_telemetry WHERE meter_id LIKE %s",
             (prefix + "%",),
@@ -67,9 +104,12 @@ def test_consumer_restarts_mid_stream_lose_and_duplicate_nothing(services: Servi
             "SELECT sum(samples) FROM meter_hourly WHERE meter_id LIKE %s", (prefix + "%",)
         ).fetchone()
         assert rolled is not None
-        lost = expected - stored
-        duplicates = stored - int(row[1])
-        print(f"acknowledged={expected} stored={stored} duplicates={duplicates} lost={lost}")
+        lost = expected - stored_rows
+        duplicates = stored_rows - int(row[1])
+        print(
+            f"acknowledged={expected} stored={stored_rows} duplicates={duplicates} lost={lost} "
+            f"(stored at the kill: {stored_at_kill}; posts: {len(acks)})"
+        )
         assert (lost, duplicates) == (0, 0)
         assert int(rolled[0]) == expected, "rollups counted a reading twice or missed one"
         statuses = count_rows(db, "meter_status", "meter_id", prefix)
