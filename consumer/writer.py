@@ -25,8 +25,8 @@ VEHICLE_TYPES = ["text", "timestamptz", "float8", "float8", "float8", "timestamp
 
 # Connection trouble, rollbacks (deadlock, serialization), resources, operator
 # intervention (shutdown, statement timeout), lock timeout, idle-in-transaction timeout,
-# I/O error. (A day partition created by a racing replica is no error at all since
-# migration 0007: ensure_day_partitions treats duplicate_table as success.)
+# I/O error. (A partition created by a racing replica is no error at all since
+# migration 0007, kept by 0009: the partition function treats duplicate_table as success.)
 RETRYABLE_CLASSES = ("08", "40", "53", "57")
 RETRYABLE_SQLSTATES = {"55P03", "25P03", "58030"}
 
