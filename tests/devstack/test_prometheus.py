@@ -3,6 +3,7 @@ server that scrapes the real gateway, analytics API and a consumer replica."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -25,6 +26,9 @@ from tests.support import Services, eventually, unique
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
 COMPOSE_CONFIG = ALERT_RULES.parent / "compose.yml"
+GRAFANA = ROOT / "ops" / "grafana"
+DASHBOARD = json.loads((GRAFANA / "dashboards" / "energy-ingest.json").read_text())
+PANEL_EXPRS = [(p["title"], t["expr"]) for p in DASHBOARD["panels"] for t in p["targets"]]
 ALERT_NAMES = re.findall(r"^\s*- alert: (\w+)", ALERT_RULES.read_text(), re.MULTILINE)
 # A metric of ours in a PromQL expression, and the job whose targets export it.
 METRIC = re.compile(r"\b(consumer|gateway|analytics)_[a-z_]+\b")
@@ -53,6 +57,21 @@ def test_compose_prometheus_loads_the_same_rules() -> None:
     assert "image: prom/prometheus" in compose
     assert "./ops/prometheus:/etc/prometheus:ro" in compose
     assert "--config.file=/etc/prometheus/compose.yml" in compose
+
+
+def test_grafana_dashboard_uses_the_provisioned_prometheus() -> None:
+    datasource = (GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text()
+    uid = re.search(r"^\s*uid: (\S+)$", datasource, re.MULTILINE)
+    assert uid is not None
+    panels = DASHBOARD["panels"]
+    assert panels
+    assert {p["datasource"]["uid"] for p in panels} | {
+        t["datasource"]["uid"] for p in panels for t in p["targets"]
+    } == {uid.group(1)}
+    assert len(PANEL_EXPRS) >= len(panels)
+    compose = (ROOT / "docker-compose.yml").read_text()
+    assert "./ops/grafana/provisioning:/etc/grafana/provisioning:ro" in compose
+    assert "./ops/grafana/dashboards:/var/lib/grafana/dashboards:ro" in compose
 
 
 def test_set_targets_replaces_the_file_atomically(tmp_path: Path) -> None:
@@ -150,7 +169,7 @@ def test_every_target_is_up(prometheus: PrometheusServer, services: Services, re
 
 
 def test_every_rule_is_loaded_and_evaluates(prometheus: PrometheusServer) -> None:
-    eventually(lambda: all(t["health"] == "up" for t in _targets(prometheus)) or None, timeout=60, every=0.5)
+    _wait_until_all_up(prometheus)
 
     def evaluated() -> list[dict[str, Any]] | None:
         rules = _rules(prometheus)
@@ -167,24 +186,32 @@ def test_every_rule_is_loaded_and_evaluates(prometheus: PrometheusServer) -> Non
             assert rule["annotations"].get(key, "").strip(), (rule["name"], key)
 
 
-def test_rules_name_only_metrics_the_services_export(prometheus: PrometheusServer) -> None:
+def test_every_dashboard_query_evaluates(prometheus: PrometheusServer) -> None:
+    for title, expr in PANEL_EXPRS:
+        answer = _api(prometheus, "query", query=expr)
+        assert answer["status"] == "success", (title, expr, answer)
+
+
+def test_rules_and_panels_name_only_metrics_the_services_export(prometheus: PrometheusServer) -> None:
+    _wait_until_all_up(prometheus)
     exported: dict[str, set[str]] = {}
     for target in _targets(prometheus):
         text = httpx.get(target["scrapeUrl"], timeout=5).text
         exported.setdefault(target["labels"]["job"], set()).update(_metric_names(text))
+    queries = [(rule["name"], rule["query"]) for rule in _rules(prometheus)] + PANEL_EXPRS
     unknown = {
-        (rule["name"], found.group())
-        for rule in _rules(prometheus)
-        for found in METRIC.finditer(rule["query"])
+        (where, found.group())
+        for where, query in queries
+        for found in METRIC.finditer(query)
         if found.group() not in exported.get(found.group(1), set())
     }
-    assert not unknown, f"rules name metrics no service exports: {sorted(unknown)}"
+    assert not unknown, f"queries name metrics no service exports: {sorted(unknown)}"
 
 
 def test_a_killed_consumer_raises_consumer_down(prometheus: PrometheusServer, replica: Fleet) -> None:
     instance = f"127.0.0.1:{replica.ports[REPLICA]}"
     consumer_alerts = ("ConsumerDown", "NoConsumerRunning")
-    eventually(lambda: all(t["health"] == "up" for t in _targets(prometheus)) or None, timeout=60, every=0.5)
+    _wait_until_all_up(prometheus)
     eventually(lambda: not _active(prometheus, consumer_alerts), timeout=30, every=0.5)
     replica.procs[REPLICA].signal(signal.SIGKILL)
     replica.stopped.add(REPLICA)
@@ -200,6 +227,17 @@ def test_a_killed_consumer_raises_consumer_down(prometheus: PrometheusServer, re
     down = alerts["ConsumerDown"]
     assert (down["labels"]["instance"], down["labels"]["replica"]) == (instance, REPLICA)
     assert instance in down["annotations"]["summary"]
+
+
+def _wait_until_all_up(server: PrometheusServer) -> None:
+    """Until every job has its targets and every target is up."""
+
+    def up() -> bool:
+        targets = _targets(server)
+        jobs = {t["labels"]["job"] for t in targets}
+        return jobs == set(server.jobs) and all(t["health"] == "up" for t in targets)
+
+    eventually(up, timeout=60, every=0.5)
 
 
 def _address(url: str) -> str:
