@@ -6,7 +6,6 @@ import atexit
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from devstack.errors import ServiceStartError
+from devstack.ports import port_in_use_message, port_is_free
 
 
 def say(message: str) -> None:
@@ -35,13 +35,11 @@ def tail(path: Path, lines: int = 40) -> str:
 
 
 def ensure_port_free(port: int, service: str) -> None:
-    """Raise ServiceStartError now if something already listens on 127.0.0.1:``port``."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as servers do
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError as exc:
-            raise ServiceStartError(service, f"port {port} is already in use ({exc})") from None
+    """Raise ServiceStartError now if something already listens on 127.0.0.1:``port``.
+
+    The message names the process holding the port when /proc tells."""
+    if not port_is_free(port):
+        raise ServiceStartError(service, port_in_use_message(port, service))
 
 
 class ManagedProcess:

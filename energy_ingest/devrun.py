@@ -9,10 +9,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devstack import Stack
+from devstack import DevstackError, Stack
 from energy_ingest.devprom import DevPrometheus
-from energy_ingest.procs import ServiceProcess, wait_http
+from energy_ingest.procs import wait_http
 from energy_ingest.provision import provision, write_env_file
+from energy_ingest.supervisor import PortInUseError, Supervisor
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,8 +33,27 @@ def _say(text: str) -> None:
     print(f"[dev] {text}", flush=True)
 
 
+def _supervisor(opts: DevOptions, run_dir: Path) -> Supervisor:
+    """The services of the stack, with the ports each will listen on (env comes later)."""
+    sup = Supervisor(run_dir, say=_say)
+    sup.add("gateway", ["gateway"], {}, ((opts.gateway_port, "stop it or pass --gateway-port"),))
+    for i in range(opts.consumers):
+        port = opts.metrics_port + i
+        sup.add(f"consumer-{i + 1}", ["consumer"], {}, ((port, "stop it or pass --metrics-port"),))
+    # Drops history older than RETENTION_DAYS (idle when unset) under its own login.
+    sup.add("retention", ["retention"], {})
+    sup.add("analytics", ["analytics"], {}, ((opts.analytics_port, "stop it or pass --analytics-port"),))
+    return sup
+
+
 def run_dev(opts: DevOptions) -> int:
-    """Start everything, print how to use it, and wait for Ctrl-C."""
+    """Start everything, print how to use it, and supervise the services until Ctrl-C.
+
+    A crashed service is restarted with back-off; a deliberate halt (exit 3) stays down
+    and is reported; Kafka, PostgreSQL and Prometheus keep running throughout. Services
+    die with this process even when it is SIGKILLed, and a later run stops whatever an
+    earlier, killed run left behind (pid files in ``<dir>/run``).
+    """
     data = Path(opts.data_dir).resolve()
     started = time.monotonic()
     stack = Stack(
@@ -43,10 +63,17 @@ def run_dev(opts: DevOptions) -> int:
         pg_port=opts.pg_port,
     )
     prometheus = DevPrometheus(data / "prometheus", opts.prometheus_port)
+    supervisor = _supervisor(opts, data / "run")
+    supervisor.reap_leftovers()
+    try:
+        # Kafka, PostgreSQL and Prometheus check their own ports after stopping leftovers.
+        supervisor.check_ports()
+    except PortInUseError as exc:
+        _say(str(exc))
+        return 1
     stop = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
-    services: list[ServiceProcess] = []
     code = 0
     try:
         stack.start()
@@ -64,31 +91,29 @@ def run_dev(opts: DevOptions) -> int:
         replicas = {f"consumer-{i + 1}": opts.metrics_port + i for i in range(opts.consumers)}
         prometheus.scrape_consumers(replicas)  # again whenever replicas come or go
         write_env_file(data / "env", env)
-        services.append(ServiceProcess("gateway", ["gateway"], env).start())
-        for i in range(opts.consumers):
-            name = f"consumer-{i + 1}"
-            replica = {"CONSUMER_INSTANCE_ID": name, "CONSUMER_METRICS_PORT": str(opts.metrics_port + i)}
-            services.append(ServiceProcess(name, ["consumer"], env | replica).start())
-        # Drops history older than RETENTION_DAYS (idle when unset) under its own login.
-        services.append(ServiceProcess("retention", ["retention"], env).start())
-        services.append(ServiceProcess("analytics", ["analytics"], env).start())
-        wait_http(f"{env['GATEWAY_URL']}/readyz", 60, services[0])
-        wait_http(f"{env['ANALYTICS_URL']}/healthz", 60, services[-1])
+        for service in supervisor.services:
+            service.env = env | (
+                {"CONSUMER_INSTANCE_ID": service.name, "CONSUMER_METRICS_PORT": str(replicas[service.name])}
+                if service.name in replicas
+                else {}
+            )
+        supervisor.start()
+        gateway, analytics = supervisor.services[0], supervisor.services[-1]
+        wait_http(f"{env['GATEWAY_URL']}/readyz", 60, gateway.process)
+        wait_http(f"{env['ANALYTICS_URL']}/healthz", 60, analytics.process)
         _banner(env, data, time.monotonic() - started)
         while not stop.is_set():
-            dead = [s for s in services if not s.alive()]
-            if dead:
-                _say(f"{dead[0].name} exited with {dead[0].returncode()}; stopping everything")
-                code = 1
-                break
-            stop.wait(0.5)
+            supervisor.poll()
+            stop.wait(0.25)
+    except (DevstackError, PortInUseError) as exc:
+        _say(str(exc))
+        code = 1
     except Exception as exc:
         print(f"[dev] start-up failed: {exc}", file=sys.stderr, flush=True)
         code = 1
     finally:
         _say("stopping services")
-        for s in reversed(services):
-            s.stop()
+        supervisor.stop()
         _say("stopping Prometheus, Kafka and PostgreSQL")
         prometheus.stop()
         stack.stop()
@@ -104,4 +129,4 @@ def _banner(env: dict[str, str], data: Path, seconds: float) -> None:
     _say(f"prometheus {env['PROMETHEUS_URL']}   (alerts: {env['PROMETHEUS_URL']}/alerts)")
     _say(f"consumer metrics from http://127.0.0.1:{env['CONSUMER_METRICS_PORT_BASE']}/metrics upwards")
     _say(f"fleet token (INGEST_TOKEN): {env['INGEST_TOKEN']}")
-    _say("Ctrl-C stops everything")
+    _say("crashed services are restarted; Ctrl-C stops everything")

@@ -10,12 +10,25 @@ import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
 import httpx
 
 from energy_ingest.lifeline import PARENT_PID_ENV
 from energy_ingest.service_env import service_env
+
+
+class Running(Protocol):
+    """A started child that :func:`wait_http` can watch."""
+
+    @property
+    def name(self) -> str: ...
+
+    def alive(self) -> bool: ...
+
+    def returncode(self) -> int | None: ...
+
+    def tail(self, lines: int = 40) -> str: ...
 
 
 class ServiceProcess:
@@ -114,7 +127,7 @@ class ServiceProcess:
         return self._proc.wait(timeout)
 
 
-def wait_http(url: str, timeout: float, proc: ServiceProcess | None = None, expect: int = 200) -> None:
+def wait_http(url: str, timeout: float, proc: Running | None = None, expect: int = 200) -> None:
     """Poll ``url`` until it answers ``expect``; fail fast if ``proc`` died."""
     deadline = time.monotonic() + timeout
     last = "no answer"

@@ -31,6 +31,9 @@ class Child(Protocol):
     """What the supervisor needs of a started service (a :class:`ServiceProcess`)."""
 
     @property
+    def name(self) -> str: ...
+
+    @property
     def pid(self) -> int: ...
 
     def alive(self) -> bool: ...

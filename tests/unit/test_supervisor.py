@@ -14,7 +14,8 @@ class Scripted:
 
     pids = iter(range(1000, 2000))
 
-    def __init__(self) -> None:
+    def __init__(self, name: str) -> None:
+        self.name = name
         self.pid = next(self.pids)
         self.code: int | None = None
         self.stopped = False
@@ -48,7 +49,7 @@ class Harness:
         self.sup.run_dir.mkdir()
 
     def spawn(self, service: Service) -> Scripted:
-        child = Scripted()
+        child = Scripted(service.name)
         self.children.setdefault(service.name, []).append(child)
         return child
 
