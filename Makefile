@@ -67,7 +67,7 @@ lock-check: $(BIN)/uv  ## fail when the lock is out of date with pyproject.toml 
 	done
 	@rm -rf $(LOCK_CHECK)
 
-run: install  ## set up and run Kafka, PostgreSQL, gateway, consumers (CONSUMERS=N) and analytics
+run: install  ## set up and run Kafka, PostgreSQL, Prometheus, gateway, consumers (CONSUMERS=N) and analytics
 	$(BIN)/energy-ingest dev --consumers $(CONSUMERS)
 
 test: lint typecheck  ## lint, type-check, then the whole suite against a real Kafka and PostgreSQL
