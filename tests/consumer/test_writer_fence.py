@@ -9,6 +9,7 @@ from typing import Any
 import psycopg
 import pytest
 from aiokafka.structs import TopicPartition
+from psycopg import sql as pgsql
 
 from consumer.batch import Batch, MeterRow, Reject
 from consumer.errors import FencedError, RecoverableError
@@ -72,12 +73,18 @@ async def test_stale_batch_rolls_back_entirely(consumer_env: dict[str, str]) -> 
 
 async def test_a_dropped_day_is_recreated_on_retry(consumer_env: dict[str, str]) -> None:
     group, prefix = unique("gone"), unique("gx")
-    day = datetime(2001, 1, 1, 12, tzinfo=UTC)
+    day = datetime(2000, 2, 1, 12, tzinfo=UTC)  # a month no other test writes to
     w = BatchWriter(consumer_env["CONSUMER_DATABASE_URL"], group)
     try:
         await w.write(batch(rows(prefix, day, 2, 0), None, 2))
         with db(consumer_env) as conn:
-            conn.execute("DROP TABLE meter_telemetry_20010101")
+            # Whichever partition holds the day (a month partition for a month this old).
+            found = conn.execute(
+                "SELECT tableoid::regclass::text FROM meter_telemetry WHERE meter_id LIKE %s LIMIT 1",
+                (f"{prefix}%",),
+            ).fetchone()
+            assert found is not None
+            conn.execute(pgsql.SQL("DROP TABLE {}").format(pgsql.Identifier(found[0])))
         with pytest.raises(RecoverableError):
             await w.write(batch(rows(prefix, day + timedelta(minutes=5), 2, 2), 2, 4))
         await w.write(batch(rows(prefix, day + timedelta(minutes=5), 2, 2), 2, 4))
