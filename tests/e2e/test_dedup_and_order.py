@@ -74,10 +74,12 @@ def test_status_equals_newest_history_row_after_shuffled_delivery(services: Serv
         assert gw.post("/v1/ingest", json=batch[5:] + batch[:3]).status_code == 202
     with services.db() as db:
         eventually(
-            lambda: db.execute(
-                "SELECT count(*) = 10 FROM vehicle_telemetry WHERE vehicle_id = %s", (vid,)
-            ).fetchone()
-            == (True,)
+            lambda: (
+                db.execute(
+                    "SELECT count(*) = 10 FROM vehicle_telemetry WHERE vehicle_id = %s", (vid,)
+                ).fetchone()
+                == (True,)
+            )
         )
         newest = db.execute(
             "SELECT ts, soc FROM vehicle_telemetry WHERE vehicle_id = %s ORDER BY ts DESC LIMIT 1", (vid,)
