@@ -76,8 +76,9 @@ test: lint typecheck  ## lint, type-check, then the whole suite against a real K
 unit: install  ## only the tests that need no services
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
-lint: install lock-check  ## ruff, and the lock up to date
+lint: install lock-check  ## ruff (lint and format), and the lock up to date
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 typecheck: install  ## mypy --strict
 	$(BIN)/mypy
