@@ -191,6 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
         "gateway",
         help="run the ingest gateway (HTTP → Kafka)",
         description="Serve POST /v1/ingest. Settings from the environment: KAFKA_BOOTSTRAP_SERVERS, "
+        "KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, GATEWAY_KAFKA_USERNAME / GATEWAY_KAFKA_PASSWORD, "
         "AUTH_KEYS / AUTH_KEYS_FILE / AUTH_SECRET (or AUTH_DISABLED=true), "
         "GATEWAY_HOST, GATEWAY_PORT, MAX_BODY_BYTES, MAX_RECORDS, "
         "PRODUCE_DEADLINE_S, RETRY_AFTER_S, RATE_PER_DEVICE, BURST_PER_DEVICE, "
@@ -204,7 +205,9 @@ def build_parser() -> argparse.ArgumentParser:
         "consumer",
         help="run one consumer worker (Kafka → PostgreSQL); start it N times to scale",
         description="Join the consumer group and store batches effectively-once. Settings from the "
-        "environment: CONSUMER_DATABASE_URL (or DATABASE_URL), KAFKA_BOOTSTRAP_SERVERS, CONSUMER_GROUP, "
+        "environment: CONSUMER_DATABASE_URL (or DATABASE_URL), KAFKA_BOOTSTRAP_SERVERS, "
+        "KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_MECHANISM, CONSUMER_KAFKA_USERNAME / CONSUMER_KAFKA_PASSWORD, "
+        "CONSUMER_GROUP, "
         "CONSUMER_INSTANCE_ID, BATCH_MAX_RECORDS, BATCH_MAX_WAIT_MS, REJECT_MAX_RATIO, REJECT_WINDOW, "
         "time rules MAX_FUTURE_SKEW_S, TIMESTAMP_FLOOR, MAX_PAST_AGE_S, RETENTION_DAYS (the gateway's), "
         "PARTITION_DAY_MONTHS, CONSUMER_METRICS_PORT, CONSUMER_METRICS_HOST, "
