@@ -140,7 +140,9 @@ def test_a_killed_consumer_is_restarted_and_the_rest_keeps_running(dev: Dev) -> 
 
 def test_no_service_outlives_a_killed_supervisor_and_the_next_run_cleans_up(dev: Dev) -> None:
     dev.wait_for("[dev] stack ready", 240)
-    services = {name: dev.pid_of(name) for name in ("gateway", "consumer-1", "consumer-2", "analytics")}
+    services = {
+        name: dev.pid_of(name) for name in ("gateway", "consumer-1", "consumer-2", "retention", "analytics")
+    }
     assert dev.proc is not None
     os.kill(dev.proc.pid, signal.SIGKILL)  # the supervisor only: its children are not signalled
     dev.proc.wait(5)
