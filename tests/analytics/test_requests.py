@@ -5,9 +5,12 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from common.tokens import Scope
+from common.tokens import Scope, issue
 
 from .support import Dataset, token
+
+# Well formed, key id "default" like the app's key, but signed with another secret.
+FORGED = issue("not-the-deployment-secret-" + "z" * 32, Scope.ANALYST, "tester")
 
 PERF = "/v1/analytics/performance/v-a"
 
@@ -98,7 +101,7 @@ async def test_malformed_json_is_400(client: httpx.AsyncClient) -> None:
     [
         ({"Authorization": ""}, "missing Authorization"),  # replaces the client's own token
         ({"Authorization": "Basic dXNlcjpwdw=="}, "must be 'Bearer <token>'"),
-        ({"Authorization": "Bearer ei1.analyst.dGVzdGVy.forged"}, "bad token signature"),
+        ({"Authorization": f"Bearer {FORGED}"}, "bad token signature"),
         ({"Authorization": "Bearer nonsense"}, "malformed token"),
     ],
 )
