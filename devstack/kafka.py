@@ -40,8 +40,8 @@ class KafkaBroker:
     authorized by ACLs (``StandardAuthorizer``): only ``admin`` is a super user. The
     SCRAM users (``admin`` plus ``users``) get random passwords on first start, kept in
     ``credentials.json`` (mode 0600) and written into the storage when it is formatted,
-    so they survive restarts and kills like the data. The KRaft controller listener
-    stays PLAINTEXT on loopback (the broker in the same JVM is its only client).
+    so they survive restarts and kills like the data. The KRaft controller listener is
+    on loopback and takes only ``admin`` (SASL/PLAIN; see ``server_properties``).
     """
 
     def __init__(
@@ -280,12 +280,19 @@ def server_properties(log_dir: Path, port: int, controller_port: int, admin_pass
     """The broker's ``server.properties``: single node, small machine, fast tests.
 
     Clients: SASL_PLAINTEXT with SCRAM-SHA-512 only, ACLs enforced, ``admin`` the one
-    super user besides the controller listener's ANONYMOUS principal (PLAINTEXT on
-    loopback: the broker half of this JVM registers with the controller half over it).
+    super user. The KRaft controller listener (loopback; the broker half of this JVM
+    registers with the controller half over it) takes SASL/PLAIN with only ``admin``
+    defined in its JAAS entry: SCRAM users live in the metadata the controller serves,
+    so they cannot authenticate to it, and an open PLAINTEXT controller would let any
+    local process create ACLs as the super user ANONYMOUS.
     """
     jaas = (
         "org.apache.kafka.common.security.scram.ScramLoginModule required "
         f'username="{ADMIN_USER}" password="{admin_password}";'
+    )
+    controller_jaas = (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f'username="{ADMIN_USER}" password="{admin_password}" user_{ADMIN_USER}="{admin_password}";'
     )
     settings = {
         "process.roles": "broker,controller",
@@ -295,12 +302,15 @@ def server_properties(log_dir: Path, port: int, controller_port: int, admin_pass
         "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{port}",
         "controller.listener.names": "CONTROLLER",
         "inter.broker.listener.name": "SASL_PLAINTEXT",
-        "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT",
         "sasl.enabled.mechanisms": SASL_MECHANISM,
         "sasl.mechanism.inter.broker.protocol": SASL_MECHANISM,
         "listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": jaas,
+        "sasl.mechanism.controller.protocol": "PLAIN",
+        "listener.name.controller.sasl.enabled.mechanisms": "PLAIN",
+        "listener.name.controller.plain.sasl.jaas.config": controller_jaas,
         "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
-        "super.users": f"User:{ADMIN_USER};User:ANONYMOUS",
+        "super.users": f"User:{ADMIN_USER}",
         "allow.everyone.if.no.acl.found": "false",
         "log.dirs": str(log_dir),
         "num.partitions": "12",

@@ -15,9 +15,13 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.conn import create_conn
 from aiokafka.errors import KafkaError
+from aiokafka.protocol.admin import CreateAclsRequest
 
 from common.kafka import KafkaAccess
+from devstack import Stack
+from energy_ingest.kafka_acls import ALLOW, Operation, Pattern, Resource
 from energy_ingest.service_env import service_env
 from schemas import MeterReading, encode_kafka_value
 from schemas.topics import METER_TOPIC
@@ -177,3 +181,31 @@ def test_each_service_process_gets_only_its_own_kafka_principal(stack_env: dict[
     for env in (gateway, consumer, service_env("analytics", stack_env)):
         assert "KAFKA_ADMIN_PASSWORD" not in env
     assert service_env("topics", stack_env)["KAFKA_ADMIN_PASSWORD"]  # tools keep the admin's
+
+
+def test_the_controller_port_refuses_anonymous_admin_requests(
+    stack: Stack, stack_env: dict[str, str]
+) -> None:
+    """The KRaft controller listener takes SASL/PLAIN for ``admin`` only: a local process
+    cannot create ACLs there as the super user ANONYMOUS (it could, were it PLAINTEXT)."""
+
+    async def create_acl() -> str:
+        try:
+            conn = await create_conn("127.0.0.1", stack.kafka_controller_port, request_timeout_ms=5000)
+        except (KafkaError, OSError) as exc:
+            return type(exc).__name__
+        try:
+            request = CreateAclsRequest(
+                Resource.TOPIC, "*", Pattern.LITERAL, "User:intruder", "*", Operation.READ, ALLOW
+            )
+            response = await conn.send(request)
+            codes = [code for code, _ in response.creation_responses]
+            return "created" if codes == [0] else f"refused {codes}"
+        except (KafkaError, OSError) as exc:
+            return type(exc).__name__
+        finally:
+            conn.close()
+
+    outcome = asyncio.run(create_acl())
+    print(f"\nanonymous CreateAcls on the controller port: {outcome}")
+    assert outcome != "created"
