@@ -96,6 +96,7 @@ def create_app(settings: AnalyticsSettings, *, clock: Clock = utc_now) -> FastAP
         path = getattr(request.scope.get("route"), "path", "unmatched")
         metrics.REQUESTS.labels(path, request.method, str(response.status_code)).inc()
         metrics.LATENCY.labels(path).observe(time.perf_counter() - started)
+        response.headers.update(db.reads.headers())  # where it was read, and how fresh
         return response
 
     app.add_middleware(

@@ -1,7 +1,7 @@
 """The API's connection pools (one per database role) and its query helpers.
 
-Every connection starts with ``TimeZone=UTC`` and the configured ``statement_timeout``;
-the reader's sessions are also read-only. Database failures become typed API errors
+Every connection starts with ``TimeZone=UTC``, the configured ``statement_timeout`` and
+custom plans only; the reader's sessions are also read-only. Database failures become typed API errors
 (503) here, so routes never see driver exceptions.
 """
 
@@ -19,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
 
 from analytics_api import metrics
 from analytics_api.errors import DatabaseUnavailable, QueryTimeout
+from analytics_api.read_source import ReadSource
 from analytics_api.settings import AnalyticsSettings
 from sql import query
 
@@ -32,8 +33,15 @@ READY_TIMEOUT_S = 2.0
 
 
 def session_options(statement_timeout_ms: int, *, read_only: bool) -> str:
-    """The libpq ``options`` every pooled session starts with."""
-    opts = f"-c TimeZone=UTC -c statement_timeout={statement_timeout_ms}"
+    """The libpq ``options`` every pooled session starts with.
+
+    ``plan_cache_mode=force_custom_plan``: a prepared statement is planned with its values
+    every time. A generic plan of the window queries holds every day partition of the
+    history tables and, on PostgreSQL 15, locks them all on each execution, a cost that
+    grows with the history; a custom plan prunes them when planning (a few ms at most;
+    docs/analytics-benchmark.md has the figures with and without it).
+    """
+    opts = f"-c TimeZone=UTC -c statement_timeout={statement_timeout_ms} -c plan_cache_mode=force_custom_plan"
     return opts + (" -c default_transaction_read_only=on" if read_only else "")
 
 
@@ -98,28 +106,52 @@ class Database:
             max_size=settings.mapping_pool_max_size,
             read_only=False,
         )
+        # With a standby in ANALYTICS_DATABASE_URL: the primary's reader pool to fall back to.
+        self.primary_reader = (
+            make_pool(
+                settings.primary_database_url,
+                settings,
+                name="analytics-primary-reader",
+                max_size=settings.pool_max_size,
+                read_only=True,
+            )
+            if settings.primary_database_url
+            else None
+        )
+        self.reads = ReadSource(
+            self.reader,
+            self.primary_reader,
+            check_interval_s=settings.standby_check_interval_s,
+            check_timeout_s=min(1.0, settings.pool_timeout_s),
+        )
 
     async def open(self) -> None:
         """Start both pools without waiting: the API starts even while the database is down."""
         await self.reader.open(wait=False)
         await self.mapper.open(wait=False)
+        if self.primary_reader is not None:
+            await self.primary_reader.open(wait=False)
+        self.reads.start()
 
     async def close(self) -> None:
-        """Close both pools."""
+        """Close the pools."""
+        await self.reads.stop()
+        if self.primary_reader is not None:
+            await self.primary_reader.close()
         await self.mapper.close()
         await self.reader.close()
 
     async def fetch_all(self, name: str, params: Mapping[str, Any]) -> list[Row]:
         """All rows of the named query ``sql/queries/<name>.sql``."""
         with translated(self._timeout_ms):
-            async with self.reader.connection() as conn:
+            async with self.reads.connection() as conn:
                 cur = await conn.execute(query(name), params)
                 return await cur.fetchall()
 
     async def fetch_one(self, name: str, params: Mapping[str, Any]) -> Row | None:
         """The first row of the named query, if any."""
         with translated(self._timeout_ms):
-            async with self.reader.connection() as conn:
+            async with self.reads.connection() as conn:
                 cur = await conn.execute(query(name), params)
                 return await cur.fetchone()
 
@@ -127,7 +159,7 @@ class Database:
     async def reader_connection(self) -> AsyncIterator[AsyncConnection[DictRow]]:
         """A read-only connection, for work that takes more than one query."""
         with translated(self._timeout_ms):
-            async with self.reader.connection() as conn:
+            async with self.reads.connection() as conn:
                 yield conn
 
     @contextlib.asynccontextmanager
@@ -138,9 +170,13 @@ class Database:
                 yield conn
 
     async def ready(self) -> dict[str, bool]:
-        """Whether each pool can run a query right now."""
+        """Whether each pool can run a query right now: ``reader`` is the pool reads use now
+        (the primary's while a standby is away); ``standby``, when one is configured."""
         result = {}
-        for label, pool in (("reader", self.reader), ("mapper", self.mapper)):
+        pools = [("reader", self.reads.pool()), ("mapper", self.mapper)]
+        if self.reads.has_standby:
+            pools.append(("standby", self.reader))
+        for label, pool in pools:
             try:
                 async with pool.connection(timeout=self._ready_timeout_s) as conn:
                     await conn.execute("SELECT 1")

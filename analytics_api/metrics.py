@@ -18,3 +18,7 @@ OFFLINE = Gauge(
     ["kind"],
 )
 DEVICES = Gauge("analytics_devices", "Devices with a status row, counted when /metrics is scraped", ["kind"])
+READ_FALLBACK = Gauge(
+    "analytics_read_fallback", "1 while reads go to the primary because the standby is unavailable"
+)
+REPLICA_LAG = Gauge("analytics_replica_lag_seconds", "The standby's replay lag at its last check")

@@ -26,6 +26,15 @@ class AnalyticsSettings(AuthSettings):
         validation_alias="MAPPING_DATABASE_URL",
         description="PostgreSQL URL of a member of energy_mapper; defaults to database_url",
     )
+    primary_database_url: str | None = Field(
+        None,
+        validation_alias="ANALYTICS_PRIMARY_DATABASE_URL",
+        description="with a standby in ANALYTICS_DATABASE_URL: a reader's URL on the primary, "
+        "read while the standby is unavailable",
+    )
+    standby_check_interval_s: float = Field(
+        2.0, gt=0, validation_alias="STANDBY_CHECK_INTERVAL_S", description="how often the standby is checked"
+    )
     host: str = Field("127.0.0.1", validation_alias="ANALYTICS_HOST")
     port: int = Field(3001, ge=1, le=65535, validation_alias="ANALYTICS_PORT")
     max_request_body_bytes: int = Field(
@@ -37,6 +46,13 @@ class AnalyticsSettings(AuthSettings):
     statement_timeout_ms: int = Field(5000, ge=1, validation_alias="STATEMENT_TIMEOUT_MS")
     max_window_days: int = Field(366, ge=1, validation_alias="MAX_WINDOW_DAYS")
     low_efficiency_threshold: float = Field(0.85, gt=0, validation_alias="LOW_EFFICIENCY_THRESHOLD")
+    fleet_cache_ttl_s: float = Field(
+        10.0,
+        ge=0,
+        validation_alias="FLEET_CACHE_TTL_S",
+        description="a fleet ranking answer is reused this long for the same hour-rounded window "
+        "(it may miss data stored meanwhile; 0: off)",
+    )
     stale_after_s: int = Field(
         300,
         ge=1,

@@ -39,6 +39,8 @@ SETTINGS = {
     "max_wal_senders": "0",
     "log_line_prefix": "%m [%p] ",
 }
+# With a standby (``make run PG_REPLICA=1``): WAL a standby can replay, and senders for it.
+REPLICATION_SETTINGS = {"wal_level": "replica", "max_wal_senders": "5", "wal_keep_size": "512MB"}
 
 
 class PostgresServer:
@@ -56,10 +58,12 @@ class PostgresServer:
         *,
         database: str = "energy",
         startup_timeout: float = 60.0,
+        replication: bool = False,
     ) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.port = port
         self.database = database
+        self.settings = {**SETTINGS, **(REPLICATION_SETTINGS if replication else {})}
         self.startup_timeout = startup_timeout
         self._process = ManagedProcess(
             "postgres",
@@ -117,7 +121,7 @@ class PostgresServer:
             self._initdb(bindir, user)
         self._drop_lock_of_dead_postmaster()
         argv = [str(bindir / "postgres"), "-D", str(self.cluster_dir), "-p", str(self.port)]
-        for name, value in {**SETTINGS, "unix_socket_directories": self._socket_dir()}.items():
+        for name, value in {**self.settings, "unix_socket_directories": self._socket_dir()}.items():
             argv += ["-c", f"{name}={value}"]
         self._process.spawn(argv, log=self.log_file, cwd=self.data_dir, ports=(self.port,), user=user)
         self._wait_ready()

@@ -26,15 +26,23 @@ async def healthz() -> Health:
     summary="The database answers on both pools",
 )
 async def readyz(ctx: Context) -> Response:
-    """Runs ``SELECT 1`` on a reader and a mapper connection."""
+    """Runs ``SELECT 1`` on a reader and a mapper connection (and on the standby, if any).
+
+    With a standby, ``readSource`` says where reads go now: a standby that is away makes
+    reads fall back to the primary, which keeps the API ready, and is named in ``checks``."""
     checks = await ctx.db.ready()
-    if all(checks.values()):
-        return JSONResponse({"status": "ready", "checks": checks})
+    extra: dict[str, object] = {}
+    if ctx.db.reads.has_standby:
+        extra["readSource"] = "primary" if ctx.db.reads.state.on_primary else "standby"
+        extra["replicaLagSeconds"] = ctx.db.reads.state.lag_s
+    if checks["reader"] and checks["mapper"]:
+        return JSONResponse({"status": "ready", "checks": checks, **extra})
     failed = ", ".join(name for name, ok in checks.items() if not ok)
     body = {
         "error": "database_unavailable",
         "message": f"no database connection for: {failed}",
         "checks": checks,
+        **extra,
     }
     return JSONResponse(body, status_code=503, headers={"Retry-After": "5"})
 

@@ -53,8 +53,9 @@ async def put_mapping(_: Admin, meter_id: MeterId, body: MappingIn, ctx: Context
     summary="A meter's current and past mappings",
 )
 async def get_mappings(_: Reader, meter_id: MeterId, ctx: Context) -> MeterMappings:
-    """Every range, newest first; ``current`` is the one in force now (if any)."""
-    async with ctx.db.reader_connection() as conn:
+    """Every range, newest first; ``current`` is the one in force now (if any). Read on the
+    primary, as the writes are, so a PUT is seen by the next GET even with a standby."""
+    async with ctx.db.mapper_connection() as conn:
         ranges = await list_mappings(conn, meter_id)
     if not ranges:
         raise NotFound(f"meter {meter_id!r} has never been mapped")
