@@ -17,7 +17,18 @@ from analytics_api.auth import BodyGate
 from analytics_api.db import Database
 from analytics_api.deps import AppContext
 from analytics_api.errors import ApiError, InvalidParameter, MalformedBody
-from analytics_api.routes import fleet, health, mappings, offline, performance, status, telemetry
+from analytics_api.routes import (
+    dashboard,
+    fleet,
+    fleet_energy,
+    health,
+    mappings,
+    offline,
+    performance,
+    status,
+    telemetry,
+    vehicles,
+)
 from analytics_api.settings import AnalyticsSettings
 from analytics_api.window import Clock, utc_now
 from common import http_errors
@@ -106,6 +117,17 @@ def create_app(settings: AnalyticsSettings, *, clock: Clock = utc_now) -> FastAP
         retry_after_s=1,
     )
 
-    for module in (performance, fleet, offline, status, telemetry, mappings, health):
+    for module in (
+        performance,
+        fleet,
+        fleet_energy,
+        offline,
+        vehicles,
+        status,
+        telemetry,
+        mappings,
+        health,
+        dashboard,
+    ):
         app.include_router(module.router)
     return app
