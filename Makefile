@@ -11,6 +11,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 CONSUMERS ?= 1
+PG_REPLICA ?= 0
 PYTEST_ARGS ?=
 # uv works on the virtualenv's own Python and never downloads one.
 UV := UV_PYTHON_DOWNLOADS=never $(BIN)/uv
@@ -67,8 +68,8 @@ lock-check: $(BIN)/uv  ## fail when the lock is out of date with pyproject.toml 
 	done
 	@rm -rf $(LOCK_CHECK)
 
-run: install  ## set up and run Kafka, PostgreSQL, Prometheus, gateway, consumers (CONSUMERS=N) and analytics
-	$(BIN)/energy-ingest dev --consumers $(CONSUMERS)
+run: install  ## set up and run the stack: CONSUMERS=N replicas, PG_REPLICA=1 for a read standby
+	$(BIN)/energy-ingest dev --consumers $(CONSUMERS) $(if $(filter 1,$(PG_REPLICA)),--pg-replica)
 
 test: lint typecheck  ## lint, type-check, then the whole suite against a real Kafka and PostgreSQL
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -47,6 +47,7 @@ class Stack:
     kafka_controller_port: int = 0
     pg_port: int = 0
     database: str = "energy"
+    pg_replication: bool = False  # WAL for a streaming standby (make run PG_REPLICA=1)
     kafka: KafkaBroker = field(init=False, repr=False)
     postgres: PostgresServer = field(init=False, repr=False)
 
@@ -58,7 +59,9 @@ class Stack:
         self.kafka = KafkaBroker(
             self.data_dir / "kafka", self.kafka_port, self.kafka_controller_port, users=SERVICE_USERS
         )
-        self.postgres = PostgresServer(self.data_dir / "postgres", self.pg_port, database=self.database)
+        self.postgres = PostgresServer(
+            self.data_dir / "postgres", self.pg_port, database=self.database, replication=self.pg_replication
+        )
 
     @property
     def database_url(self) -> str:

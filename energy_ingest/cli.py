@@ -34,6 +34,7 @@ def _dev(args: argparse.Namespace) -> int:
             consumers=args.consumers,
             kafka_port=args.kafka_port,
             pg_port=args.pg_port,
+            pg_replica=args.pg_replica,
             gateway_port=args.gateway_port,
             analytics_port=args.analytics_port,
             partitions=args.partitions,
@@ -173,6 +174,12 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--consumers", type=int, default=1, help="consumer replicas (default: %(default)s)")
     dev.add_argument("--kafka-port", type=int, default=9092, help="(default: %(default)s)")
     dev.add_argument("--pg-port", type=int, default=55432, help="(default: %(default)s)")
+    dev.add_argument(
+        "--pg-replica",
+        action="store_true",
+        help="also run a streaming hot standby on --pg-port + 1 and point the analytics API's reads at it "
+        "(the primary stays the fallback and takes mapping writes)",
+    )
     dev.add_argument("--gateway-port", type=int, default=3000, help="(default: %(default)s)")
     dev.add_argument("--analytics-port", type=int, default=3001, help="(default: %(default)s)")
     dev.add_argument("--partitions", type=int, default=12, help="partitions per topic (default: %(default)s)")

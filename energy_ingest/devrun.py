@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devstack import DevstackError, Stack
+from devstack.standby import PostgresStandby
 from energy_ingest.devprom import DevPrometheus
 from energy_ingest.procs import wait_http
 from energy_ingest.provision import provision, write_env_file
@@ -27,10 +28,20 @@ class DevOptions:
     partitions: int
     metrics_port: int
     prometheus_port: int = 9190
+    pg_replica: bool = False
 
 
 def _say(text: str) -> None:
     print(f"[dev] {text}", flush=True)
+
+
+def read_from_standby(env: dict[str, str], primary_port: int, standby_port: int) -> dict[str, str]:
+    """The analytics API's reads on the standby, with the primary's reader as the fallback."""
+    reader = env["ANALYTICS_DATABASE_URL"]
+    return {
+        "ANALYTICS_PRIMARY_DATABASE_URL": reader,
+        "ANALYTICS_DATABASE_URL": reader.replace(f":{primary_port}/", f":{standby_port}/", 1),
+    }
 
 
 def _supervisor(opts: DevOptions, run_dir: Path) -> Supervisor:
@@ -61,6 +72,12 @@ def run_dev(opts: DevOptions) -> int:
         kafka_port=opts.kafka_port,
         kafka_controller_port=opts.kafka_port + 1,
         pg_port=opts.pg_port,
+        pg_replication=opts.pg_replica,
+    )
+    standby = (
+        PostgresStandby(stack.postgres, data / "postgres-standby", opts.pg_port + 1)
+        if opts.pg_replica
+        else None
     )
     prometheus = DevPrometheus(data / "prometheus", opts.prometheus_port)
     supervisor = _supervisor(opts, data / "run")
@@ -77,8 +94,12 @@ def run_dev(opts: DevOptions) -> int:
     code = 0
     try:
         stack.start()
+        if standby is not None:
+            standby.start()
         prometheus.start()
         env = provision(stack.database_url, stack.kafka_env(), data / "secrets.json", opts.partitions)
+        if standby is not None:
+            env |= read_from_standby(env, opts.pg_port, standby.port)
         env |= {
             "GATEWAY_PORT": str(opts.gateway_port),
             "ANALYTICS_PORT": str(opts.analytics_port),
@@ -116,6 +137,8 @@ def run_dev(opts: DevOptions) -> int:
         supervisor.stop()
         _say("stopping Prometheus, Kafka and PostgreSQL")
         prometheus.stop()
+        if standby is not None:
+            standby.stop()
         stack.stop()
         _say("stopped")
     return code

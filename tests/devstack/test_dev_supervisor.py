@@ -50,7 +50,7 @@ class Dev:
             sys.executable, "-m", "energy_ingest.cli", "dev", "--dir", str(self.dir), "--consumers", "2",
             "--kafka-port", str(p["kafka"]), "--pg-port", str(p["pg"]), "--gateway-port", str(p["gateway"]),
             "--analytics-port", str(p["analytics"]), "--metrics-port", str(p["metrics"]),
-            "--prometheus-port", str(p["prometheus"]), "--partitions", "2",
+            "--prometheus-port", str(p["prometheus"]), "--partitions", "2", "--pg-replica",
         ]  # fmt: skip
 
     def start(self) -> None:
@@ -136,6 +136,23 @@ def test_a_killed_consumer_is_restarted_and_the_rest_keeps_running(dev: Dev) -> 
     assert httpx.get(f"{dev.url('analytics')}/healthz", timeout=5).status_code == 200
     assert dev.proc is not None
     assert dev.proc.poll() is None
+
+
+def test_with_pg_replica_the_analytics_api_reads_the_standby(dev: Dev) -> None:
+    dev.wait_for("[dev] stack ready", 240)
+    env = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in (dev.dir / "env").read_text().splitlines()
+        if "=" in line and not line.startswith("#")
+    )
+    standby_port = dev.ports["pg"] + 1
+    assert f":{standby_port}/" in env["ANALYTICS_DATABASE_URL"]
+    assert f":{dev.ports['pg']}/" in env["ANALYTICS_PRIMARY_DATABASE_URL"]
+    token = env["ANALYTICS_TOKEN"]
+    r = httpx.get(f"{dev.url('analytics')}/readyz", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert r.status_code == 200, r.text
+    assert r.json()["readSource"] == "standby"
+    assert r.headers["X-Read-Source"] == "standby"
 
 
 def test_no_service_outlives_a_killed_supervisor_and_the_next_run_cleans_up(dev: Dev) -> None:
