@@ -64,20 +64,25 @@ async def test_fleet_energy_sums_the_ranking_and_counts_low_efficiency(
 ) -> None:
     ratios = _ratios(dataset, hs, he)
     assert len(ratios) >= 2
-    threshold = (ratios[0] + ratios[1]) / 2  # exactly one vehicle below it
-    app = create_app(settings_for(dash_db, low_efficiency_threshold=threshold), clock=Clock(CLOCK))
-    async with serve(app) as c:
-        r = await c.get("/v1/fleet/energy", params={"from": _z(start), "to": _z(end)})
-    assert r.status_code == 200, r.text
-    body = r.json()
-    truth = _fleet_truth(dataset, hs, he, threshold)
-    assert (body["from"], body["to"], body["granularity"]) == (_z(hs), _z(he), "hour")
-    assert Decimal(str(body["totalKwhConsumedAc"])) == truth["ac"]
-    assert Decimal(str(body["totalKwhDeliveredDc"])) == truth["dc"]
-    assert body["efficiencyRatio"] == pytest.approx(float(truth["dc"] / truth["ac"]))
-    assert (body["vehicles"], body["ratedVehicles"]) == (truth["vehicles"], truth["rated"])
-    assert body["lowEfficiencyVehicles"] == truth["low"] == 1
-    assert body["lowEfficiencyThreshold"] == threshold
+    # below every ratio, between the two lowest, above every ratio: 0, 1, all flagged
+    for threshold, flagged in (
+        (ratios[0] / 2, 0),
+        ((ratios[0] + ratios[1]) / 2, 1),
+        (ratios[-1] * 2, len(ratios)),
+    ):
+        app = create_app(settings_for(dash_db, low_efficiency_threshold=threshold), clock=Clock(CLOCK))
+        async with serve(app) as c:
+            r = await c.get("/v1/fleet/energy", params={"from": _z(start), "to": _z(end)})
+        assert r.status_code == 200, r.text
+        body = r.json()
+        truth = _fleet_truth(dataset, hs, he, threshold)
+        assert (body["from"], body["to"], body["granularity"]) == (_z(hs), _z(he), "hour")
+        assert Decimal(str(body["totalKwhConsumedAc"])) == truth["ac"]
+        assert Decimal(str(body["totalKwhDeliveredDc"])) == truth["dc"]
+        assert body["efficiencyRatio"] == pytest.approx(float(truth["dc"] / truth["ac"]))
+        assert (body["vehicles"], body["ratedVehicles"]) == (truth["vehicles"], truth["rated"])
+        assert body["lowEfficiencyVehicles"] == truth["low"] == flagged
+        assert body["lowEfficiencyThreshold"] == threshold
 
 
 async def test_fleet_energy_defaults_to_the_last_24_hours(
