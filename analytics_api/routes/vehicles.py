@@ -24,6 +24,7 @@ HOUR = timedelta(hours=1)
 SortKey = Literal["vehicleId", "-vehicleId", "soc", "-soc", "lastSeen", "-lastSeen"]
 _COLUMNS = {"vehicleId": "vehicle_id", "soc": "soc", "lastSeen": "seen"}
 """The only columns an ORDER BY is made of: request text never reaches the SQL."""
+MAX_OFFSET = 10_000_000
 
 
 def order_by(sort: SortKey) -> pgsql.Composed:
@@ -55,7 +56,7 @@ async def list_vehicles(
         SortKey, Query(description="column to sort by; a leading '-' sorts descending")
     ] = "vehicleId",
     limit: Annotated[int, Query(ge=1, le=500, description="vehicles per page")] = 50,
-    offset: Annotated[int, Query(ge=0, description="vehicles to skip")] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="vehicles to skip")] = 0,
 ) -> VehicleList:
     """From the hot status table (one row per vehicle), with each listed vehicle's energy and
     efficiency over ``[from, to)`` widened to whole UTC hours (default: the last 24 hours), read
