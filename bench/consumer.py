@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import sys
 import tempfile
@@ -29,6 +30,7 @@ import psycopg
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.cpu import tree_cpu_seconds
 from common.kafka import KafkaAccess
 from devstack import Stack, free_port
 from energy_ingest.procs import ServiceProcess
@@ -49,6 +51,9 @@ class Result:
     wall_s: float
     steady_s: float
     batches: int
+    # CPU microseconds per reading from the first commit seen to the last, per process kind.
+    cpu_us: dict[str, float]
+    load: tuple[float, float]  # 1-minute load average at the run's start and end
 
     def row(self) -> str:
         rate = self.readings / self.wall_s
@@ -58,13 +63,26 @@ class Result:
         return (
             f"{self.replicas:>8} {self.readings:>9,} {self.wall_s:>7.1f} {rate:>11,.0f} "
             f"{rate / self.replicas:>12,.0f} {steady} {self.batches:>8} {per_batch:>10,.0f}"
+            + "".join(f" {self.cpu_us[k]:>9.1f}" for k in CPU_KINDS)
+            + f" {self.load[0]:>5.2f}>{self.load[1]:<5.2f}"
         )
 
 
+CPU_KINDS = ("consumer", "postgres", "kafka")
 HEADER = (
     f"{'replicas':>8} {'readings':>9} {'wall_s':>7} {'readings/s':>11} {'per replica':>12} "
     f"{'steady/s':>10} {'batches':>8} {'per batch':>10}"
+    + "".join(f" {k[:5] + ' us':>9}" for k in CPU_KINDS)
+    + f" {'load':>11}"
 )
+
+
+def cpu_by_kind(consumers: list[int], servers: dict[str, list[int]]) -> dict[str, float]:
+    """CPU seconds so far of the consumer replicas and of the stack's servers (by pid tree)."""
+    out = {"consumer": sum(tree_cpu_seconds(pid) for pid in consumers)}
+    for kind, pids in servers.items():
+        out[kind] = sum(tree_cpu_seconds(pid) for pid in pids)
+    return out
 
 
 def fleet_readings(n: int, run: int, rng: random.Random) -> list[Reading]:
@@ -138,7 +156,14 @@ def batches(port: int) -> int:
     )
 
 
-def run_once(env: dict[str, str], replicas: int, n: int, run: int, partitions: int, timeout: float) -> Result:
+def run_once(
+    env: dict[str, str],
+    servers: dict[str, list[int]],
+    replicas: int,
+    n: int,
+    run: int,
+    timeout: float,
+) -> Result:
     kafka, admin = KafkaAccess.admin_from(env), env["DATABASE_URL"]
     group = f"energy-ingest-bench-{run}"  # the consumer principal uses groups of this prefix
     start_at = asyncio.run(end_offsets(kafka))
@@ -151,6 +176,7 @@ def run_once(env: dict[str, str], replicas: int, n: int, run: int, partitions: i
     asyncio.run(preload(kafka, fleet_readings(n, run, random.Random(run))))  # noqa: S311 - test data
     target = sum(start_at.values()) + n
     print(f"[bench] run {run}: {replicas} replica(s) draining", flush=True)
+    load_start = os.getloadavg()[0]
     ports = [free_port() for _ in range(replicas)]
     started = time.time()
     procs = [
@@ -169,18 +195,28 @@ def run_once(env: dict[str, str], replicas: int, n: int, run: int, partitions: i
     ]
     try:
         deadline = time.monotonic() + timeout
+        base = sum(start_at.values())
+        first_seen: tuple[int, dict[str, float]] | None = None  # (stored offsets, CPU) at 1st commit
         while (done := commits(admin, group))[0] < target:
+            if first_seen is None and done[0] > base:
+                first_seen = (done[0], cpu_by_kind([p.pid for p in procs], servers))
             dead = [p for p in procs if not p.alive()]
             if dead or time.monotonic() > deadline:
                 reason = dead[0].tail() if dead else f"not done within {timeout:.0f} s"
-                raise SystemExit(f"run {run} failed at {done[0] - sum(start_at.values())} of {n}: {reason}")
+                raise SystemExit(f"run {run} failed at {done[0] - base} of {n}: {reason}")
             time.sleep(0.2)
+        cpu_end = cpu_by_kind([p.pid for p in procs], servers)
         total_batches = sum(batches(p) for p in ports)
     finally:
         for p in procs:
             p.stop()
     _, first, last = done
-    return Result(replicas, n, last - started, last - first, total_batches)
+    # Everything went in one batch before the first poll: CPU from the replicas' start.
+    seen, cpu_start = first_seen or (base, dict.fromkeys(cpu_end, 0.0))
+    readings = max(1, target - seen)
+    cpu_us = {k: (cpu_end[k] - cpu_start.get(k, 0.0)) * 1e6 / readings for k in CPU_KINDS}
+    load = (load_start, os.getloadavg()[0])
+    return Result(replicas, n, last - started, last - first, total_batches, cpu_us, load)
 
 
 def main() -> int:
@@ -192,12 +228,13 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="consumer-bench-") as tmp, Stack(data_dir=Path(tmp)) as stack:
         env = provision(stack.database_url, stack.kafka_env(), Path(tmp) / "secrets.json", args.partitions)
+        servers = {"postgres": [stack.postgres.pid or 0], "kafka": [stack.kafka.pid or 0]}
         results = [
-            run_once(env, r, args.readings, i + 1, args.partitions, args.timeout)
-            for i, r in enumerate(args.replicas)
+            run_once(env, servers, r, args.readings, i + 1, args.timeout) for i, r in enumerate(args.replicas)
         ]
     print(f"\ncommand: .venv/bin/python -m bench.consumer {' '.join(sys.argv[1:])}")
     print(f"topics: {args.partitions} partitions each; fleet: {FLEET:,} meters + {FLEET:,} vehicles")
+    print("CPU: us per reading from the first commit seen to the last (pid trees); load: 1-min, start>end")
     print(HEADER)
     for r in results:
         print(r.row())

@@ -1,0 +1,154 @@
+"""The merge's cost per reading as the batch and the fleet grow: ``BatchWriter.write`` timed alone.
+
+Starts a private PostgreSQL (devstack, no Kafka), migrates it and writes pre-built
+batches with the consumer's own :class:`BatchWriter` (the consumer's login, one
+transaction per batch: COPY to staging, history insert, status upsert, rollups), as the
+bench's limit mode does. A fleet of D devices (half meters, half vehicles) reports once a
+minute; batches of B readings take that stream in order, so a batch holds min(B, D)
+devices. Per cell the first batch is an untimed warm-up (it creates the status rows);
+then wall time and CPU (this process; the PostgreSQL server tree) per reading.
+
+    .venv/bin/python -m bench.merge_cost --batch-sizes 1000 5000 20000 --devices 100 2000 20000
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import secrets
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.cpu import tree_cpu_seconds
+from bench.database import BenchDatabase
+from consumer.batch import Batch
+from consumer.writer import BatchWriter
+from devstack import free_port
+from devstack.postgres import PostgresServer
+from energy_ingest.logins import ServiceRole, ensure_login
+from energy_ingest.migrate import migrate
+
+
+@dataclass(frozen=True, slots=True)
+class Cell:
+    """One batch size and fleet size, measured ``len(wall_us)`` times."""
+
+    batch: int
+    devices: int
+    readings: int
+    wall_us: list[float]
+    loader_cpu_us: list[float]
+    postgres_cpu_us: list[float]
+
+    def row(self) -> str:
+        def fig(values: list[float]) -> str:
+            return f"{statistics.median(values):7.1f} ({min(values):.1f}-{max(values):.1f})"
+
+        per_batch = min(self.batch, self.devices)
+        return (
+            f"{self.batch:>7,} {self.devices:>8,} {per_batch:>11,} {self.readings:>9,} "
+            f"{fig(self.wall_us):>22} {fig(self.postgres_cpu_us):>22} {fig(self.loader_cpu_us):>22}"
+        )
+
+
+HEADER = (
+    f"{'batch':>7} {'devices':>8} {'dev/batch':>11} {'timed':>9} "
+    f"{'wall us/reading':>22} {'postgres cpu us/rd':>22} {'loader cpu us/rd':>22}"
+)
+
+
+def build_batches(batch: int, devices: int, count: int, start: datetime) -> list[Batch]:
+    """``count`` batches of ``batch`` readings of a ``devices`` fleet, minute after minute."""
+    out: list[Batch] = []
+    received = datetime.now(UTC)
+    for b in range(count):
+        current = Batch(generation=0)
+        for i in range(b * batch, (b + 1) * batch):
+            minute, device = divmod(i, devices)
+            ts = start + timedelta(minutes=minute)
+            current.days.add(ts.date())
+            value = (i % 997) / 997
+            if device % 2 == 0:
+                current.meters.append((f"mc-m{device}", ts, value, 230.0 + value, received, 0, i))
+            else:
+                current.vehicles.append((f"mc-v{device}", ts, 50 + value, value, 20 + value, received, 0, i))
+        out.append(current)
+    return out
+
+
+async def _write(writer_url: str, batches: list[Batch], postgres_pid: int | None) -> tuple[float, ...]:
+    """Write the warm-up batch, then time the rest: (wall, loader CPU, PostgreSQL CPU) seconds."""
+    writer = BatchWriter(writer_url, group_id="bench-merge-cost")
+    try:
+        await writer.ensure_partitions(set().union(*(b.days for b in batches)))
+        await writer.write(batches[0])
+        pg0, cpu0, t0 = tree_cpu_seconds(postgres_pid), time.process_time(), time.perf_counter()
+        for batch in batches[1:]:
+            await writer.write(batch)
+        wall = time.perf_counter() - t0
+        return wall, time.process_time() - cpu0, tree_cpu_seconds(postgres_pid) - pg0
+    finally:
+        await writer.close()
+
+
+def measure(
+    db: BenchDatabase, writer_url: str, pid: int | None, batch: int, devices: int, args: argparse.Namespace
+) -> Cell:
+    """One cell: ``args.repetitions`` runs into emptied tables."""
+    count = 1 + max(args.min_batches, args.readings // batch)
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=3)
+    batches = build_batches(batch, devices, count, start)
+    timed = batch * (count - 1)
+    wall: list[float] = []
+    loader: list[float] = []
+    postgres: list[float] = []
+    for _ in range(args.repetitions):
+        db.truncate()
+        w, c, p = asyncio.run(_write(writer_url, batches, pid))
+        wall.append(w * 1e6 / timed)
+        loader.append(c * 1e6 / timed)
+        postgres.append(p * 1e6 / timed)
+    return Cell(batch, devices, timed, wall, loader, postgres)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1000, 5000, 20000])
+    parser.add_argument("--devices", type=int, nargs="+", default=[100, 2000, 20000], help="fleet sizes")
+    parser.add_argument("--readings", type=int, default=100_000, help="timed readings per run (about)")
+    parser.add_argument("--min-batches", type=int, default=3, help="timed batches per run, at least")
+    parser.add_argument("--repetitions", type=int, default=3, help="runs per cell; median (min-max)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="merge-cost-") as tmp:
+        server = PostgresServer(Path(tmp) / "postgres", free_port())
+        server.start()
+        try:
+            migrate(server.database_url)
+            writer_url = ensure_login(
+                server.database_url, "energy_consumer", secrets.token_urlsafe(16), ServiceRole.WRITER
+            )
+            db = BenchDatabase(server.database_url)
+            cells: list[Cell] = []
+            for batch in args.batch_sizes:
+                for devices in args.devices:
+                    cells.append(measure(db, writer_url, server.pid, batch, devices, args))
+                    print(cells[-1].row(), flush=True)
+        finally:
+            server.stop()
+    print(f"\ncommand: .venv/bin/python -m bench.merge_cost {' '.join(sys.argv[1:])}")
+    print("median (min-max) of the runs; wall includes the loader's COPY encoding in this process")
+    print(HEADER)
+    for cell in cells:
+        print(cell.row())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
