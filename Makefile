@@ -12,6 +12,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 CONSUMERS ?= 1
 PG_REPLICA ?= 0
+KAFKA_BROKERS ?= 1
 PYTEST_ARGS ?=
 # uv works on the virtualenv's own Python and never downloads one.
 UV := UV_PYTHON_DOWNLOADS=never $(BIN)/uv
@@ -68,8 +69,8 @@ lock-check: $(BIN)/uv  ## fail when the lock is out of date with pyproject.toml 
 	done
 	@rm -rf $(LOCK_CHECK)
 
-run: install  ## set up and run the stack: CONSUMERS=N replicas, PG_REPLICA=1 for a read standby
-	$(BIN)/energy-ingest dev --consumers $(CONSUMERS) $(if $(filter 1,$(PG_REPLICA)),--pg-replica)
+run: install  ## set up and run the stack: CONSUMERS=N replicas, PG_REPLICA=1 for a read standby, KAFKA_BROKERS=3 for a Kafka cluster
+	$(BIN)/energy-ingest dev --consumers $(CONSUMERS) --kafka-brokers $(KAFKA_BROKERS) $(if $(filter 1,$(PG_REPLICA)),--pg-replica)
 
 test: lint typecheck  ## lint, type-check, then the whole suite against a real Kafka and PostgreSQL
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

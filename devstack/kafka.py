@@ -13,6 +13,7 @@ import subprocess
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,32 @@ from devstack.errors import DevstackError, ServiceStartError
 from devstack.kafka_jars import LOG4J2_CONFIG, java_executable, kafka_libs
 
 JVM_HEAP = ("-Xms256m", "-Xmx512m")
+CLUSTER_NODE_HEAP = ("-Xms128m", "-Xmx256m")
+"""Each node of a three-node cluster: three JVMs share a small machine."""
 SASL_MECHANISM = "SCRAM-SHA-512"
 SECURITY_PROTOCOL = "SASL_PLAINTEXT"
 ADMIN_USER = "admin"
 """The SCRAM user that is a Kafka super user: it creates topics and grants ACLs."""
+
+
+@dataclass(frozen=True, slots=True)
+class Quorum:
+    """A KRaft quorum of several combined nodes: one cluster id, and each voter's node id,
+    controller port and metadata directory id (the same on every node, as Kafka wants for
+    ``kafka-storage format --initial-controllers``)."""
+
+    cluster_id: str
+    voters: tuple[tuple[int, int, str], ...]  # (node id, controller port, directory id)
+
+    @property
+    def bootstrap_servers(self) -> str:
+        """``controller.quorum.bootstrap.servers``: every controller's endpoint."""
+        return ",".join(f"127.0.0.1:{port}" for _, port, _ in self.voters)
+
+    @property
+    def initial_controllers(self) -> str:
+        """``--initial-controllers``: ``id@host:port:directory-id`` of each voter."""
+        return ",".join(f"{node}@127.0.0.1:{port}:{directory}" for node, port, directory in self.voters)
 
 
 class KafkaBroker:
@@ -53,6 +76,10 @@ class KafkaBroker:
         cache_dir: Path | None = None,
         startup_timeout: float = 90.0,
         users: tuple[str, ...] = (),
+        node_id: int = 1,
+        quorum: Quorum | None = None,
+        credentials_file: Path | None = None,
+        heap: tuple[str, ...] = JVM_HEAP,
     ) -> None:
         self.data_dir = Path(data_dir).absolute()
         self.port = port
@@ -60,7 +87,12 @@ class KafkaBroker:
         self.cache_dir = cache_dir
         self.startup_timeout = startup_timeout
         self.users = (ADMIN_USER, *(u for u in users if u != ADMIN_USER))
-        self._process = ManagedProcess("kafka", self.data_dir / "kafka.pid", signal.SIGTERM)
+        self.node_id = node_id
+        self.quorum = quorum  # None: a single-voter ("standalone") quorum of this node alone
+        self.heap = heap
+        self._credentials_file = credentials_file
+        name = "kafka" if quorum is None else f"kafka-{node_id}"
+        self._process = ManagedProcess(name, self.data_dir / "kafka.pid", signal.SIGTERM)
 
     @property
     def bootstrap(self) -> str:
@@ -79,8 +111,8 @@ class KafkaBroker:
 
     @property
     def credentials_file(self) -> Path:
-        """``{"user": "password", ...}`` of every SCRAM user, mode 0600."""
-        return self.data_dir / "credentials.json"
+        """``{"user": "password", ...}`` of every SCRAM user, mode 0600 (a cluster's nodes share one)."""
+        return self._credentials_file or self.data_dir / "credentials.json"
 
     def password(self, user: str) -> str:
         """The SCRAM password of ``user`` (one of ``users``), created with the storage."""
@@ -118,12 +150,8 @@ class KafkaBroker:
         """Whether the broker process is alive."""
         return self._process.running()
 
-    def start(self) -> None:
-        """Provision, start and wait until the broker serves metadata."""
-        if self.is_running():
-            return
-        java = java_executable()
-        libs = kafka_libs(self.cache_dir)
+    def ensure_credentials(self) -> dict[str, str]:
+        """The SCRAM users' passwords, made (and saved) for a storage not formatted yet."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
         formatted = (self.data_dir / "data" / "meta.properties").exists()
         if formatted and not self.credentials_file.exists():
@@ -131,18 +159,31 @@ class KafkaBroker:
                 f"the Kafka storage in {self.data_dir} was formatted before SASL was on and has "
                 f"no users: remove {self.data_dir.parent} (Kafka and PostgreSQL data) to start afresh"
             )
-        passwords = self._passwords(formatted)
+        return self._passwords(formatted)
+
+    def start(self) -> None:
+        """Provision, start and wait until the broker serves metadata."""
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
+        """Provision and start the JVM without waiting for it (a cluster's nodes start together)."""
+        if self.is_running():
+            return
+        java = java_executable()
+        libs = kafka_libs(self.cache_dir)
+        formatted = (self.data_dir / "data" / "meta.properties").exists()
+        passwords = self.ensure_credentials()
         config = self._write_config(passwords[ADMIN_USER])
         classpath = f"{libs}/*"
         if not formatted:
             self._format(java, classpath, config, passwords)
         self._process.spawn(
-            [java, *JVM_HEAP, *self._jvm_flags(), "-cp", classpath, "kafka.Kafka", str(config)],
+            [java, *self.heap, *self._jvm_flags(), "-cp", classpath, "kafka.Kafka", str(config)],
             log=self.log_file,
             cwd=self.data_dir,
             ports=(self.port, self.controller_port),
         )
-        self._wait_ready()
 
     def stop(self, timeout: float = 30.0) -> None:
         """Controlled shutdown (SIGTERM), SIGKILL if it takes over ``timeout`` s."""
@@ -183,12 +224,20 @@ class KafkaBroker:
 
     def _write_config(self, admin_password: str) -> Path:
         config = self.data_dir / "server.properties"
-        text = server_properties(self.data_dir / "data", self.port, self.controller_port, admin_password)
+        text = server_properties(
+            self.data_dir / "data",
+            self.port,
+            self.controller_port,
+            admin_password,
+            node_id=self.node_id,
+            quorum=self.quorum,
+        )
         _write_private(config, text)  # it holds the admin's password
         return config
 
     def _format(self, java: str, classpath: str, config: Path, passwords: dict[str, str]) -> None:
-        """Format the KRaft storage once (a single-voter "standalone" quorum) with the users."""
+        """Format the KRaft storage once with the users: a single-voter ("standalone") quorum,
+        or the cluster's voters (``--initial-controllers``, the same on every node)."""
         scram = [
             arg
             for user, password in passwords.items()
@@ -196,7 +245,7 @@ class KafkaBroker:
         ]
         argv = [
             java, "-Xmx256m", *self._jvm_flags(), "-cp", classpath, "kafka.tools.StorageTool",
-            "format", "--standalone", "-t", _cluster_id(), "-c", str(config), *scram,
+            "format", *self._quorum_args(), "-c", str(config), *scram,
         ]  # fmt: skip
         result = subprocess.run(
             argv, capture_output=True, text=True, cwd=self.data_dir, timeout=120, check=False
@@ -205,7 +254,13 @@ class KafkaBroker:
             output = (result.stdout + result.stderr).strip()
             raise DevstackError(f"formatting Kafka storage failed:\n{output}")
 
-    def _wait_ready(self) -> None:
+    def _quorum_args(self) -> list[str]:
+        if self.quorum is None:
+            return ["--standalone", "-t", new_uuid()]
+        return ["--initial-controllers", self.quorum.initial_controllers, "-t", self.quorum.cluster_id]
+
+    def wait_ready(self) -> None:
+        """Until this node serves metadata (and lists groups) to the admin; kills it on failure."""
         deadline = time.monotonic() + self.startup_timeout
         last_error = "no answer yet"
         with ThreadPoolExecutor(1, thread_name_prefix="kafka-probe") as pool:
@@ -260,8 +315,8 @@ async def _probe(client_kwargs: dict[str, Any]) -> str | None:
     return None
 
 
-def _cluster_id() -> str:
-    """A random Kafka cluster id (a UUID, base64url without padding, not '-'-led)."""
+def new_uuid() -> str:
+    """A random Kafka UUID (cluster or directory id: base64url without padding, not '-'-led)."""
     while True:
         value = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not value.startswith("-"):
@@ -276,8 +331,20 @@ def _write_private(path: Path, text: str) -> None:
     path.chmod(0o600)  # a file from before keeps its mode through O_CREAT
 
 
-def server_properties(log_dir: Path, port: int, controller_port: int, admin_password: str) -> str:
-    """The broker's ``server.properties``: single node, small machine, fast tests.
+def server_properties(
+    log_dir: Path,
+    port: int,
+    controller_port: int,
+    admin_password: str,
+    *,
+    node_id: int = 1,
+    quorum: Quorum | None = None,
+) -> str:
+    """The broker's ``server.properties``: small machine, fast tests.
+
+    Alone, it is the only voter and replicas are 1. In a ``quorum`` of three, every
+    internal topic has three replicas, ``min.insync.replicas`` is 2 (an ``acks=all`` write
+    is on two nodes before it is acknowledged), and each node is broker and controller.
 
     Clients: SASL_PLAINTEXT with SCRAM-SHA-512 only, ACLs enforced, ``admin`` the one
     super user. The KRaft controller listener (loopback; the broker half of this JVM
@@ -294,10 +361,13 @@ def server_properties(log_dir: Path, port: int, controller_port: int, admin_pass
         "org.apache.kafka.common.security.plain.PlainLoginModule required "
         f'username="{ADMIN_USER}" password="{admin_password}" user_{ADMIN_USER}="{admin_password}";'
     )
+    replicas, min_isr = ("1", "1") if quorum is None else (str(min(3, len(quorum.voters))), "2")
     settings = {
         "process.roles": "broker,controller",
-        "node.id": "1",
-        "controller.quorum.bootstrap.servers": f"127.0.0.1:{controller_port}",
+        "node.id": str(node_id),
+        "controller.quorum.bootstrap.servers": (
+            f"127.0.0.1:{controller_port}" if quorum is None else quorum.bootstrap_servers
+        ),
         "listeners": f"SASL_PLAINTEXT://127.0.0.1:{port},CONTROLLER://127.0.0.1:{controller_port}",
         "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{port}",
         "controller.listener.names": "CONTROLLER",
@@ -314,14 +384,17 @@ def server_properties(log_dir: Path, port: int, controller_port: int, admin_pass
         "allow.everyone.if.no.acl.found": "false",
         "log.dirs": str(log_dir),
         "num.partitions": "12",
-        "default.replication.factor": "1",
-        "min.insync.replicas": "1",
-        "offsets.topic.replication.factor": "1",
+        "default.replication.factor": replicas,
+        "min.insync.replicas": min_isr,
+        "offsets.topic.replication.factor": replicas,
         "offsets.topic.num.partitions": "12",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "transaction.state.log.replication.factor": replicas,
+        "transaction.state.log.min.isr": min_isr,
+        "share.coordinator.state.topic.replication.factor": replicas,
+        "share.coordinator.state.topic.min.isr": min_isr,
+        # A follower that stops fetching leaves the ISR after this (a killed node is fenced
+        # sooner, after broker.session.timeout.ms): acks=all writes wait no longer for it.
+        "replica.lag.time.max.ms": "10000",
         "group.initial.rebalance.delay.ms": "0",
         "group.min.session.timeout.ms": "1000",
         # After a kill, a restarted broker waits out its old session: keep that short.

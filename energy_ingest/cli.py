@@ -33,6 +33,7 @@ def _dev(args: argparse.Namespace) -> int:
             data_dir=args.dir,
             consumers=args.consumers,
             kafka_port=args.kafka_port,
+            kafka_brokers=args.kafka_brokers,
             pg_port=args.pg_port,
             pg_replica=args.pg_replica,
             gateway_port=args.gateway_port,
@@ -173,6 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
     dev.add_argument("--dir", default=".devstack", help="data folder (default: %(default)s)")
     dev.add_argument("--consumers", type=int, default=1, help="consumer replicas (default: %(default)s)")
     dev.add_argument("--kafka-port", type=int, default=9092, help="(default: %(default)s)")
+    dev.add_argument(
+        "--kafka-brokers",
+        type=int,
+        choices=(1, 3),
+        default=1,
+        help="1, or 3 for a KRaft cluster of three nodes on --kafka-port, +2, +4 (controllers on +1, +3, "
+        "+5), topics with 3 replicas and min.insync.replicas=2 (default: %(default)s)",
+    )
     dev.add_argument("--pg-port", type=int, default=55432, help="(default: %(default)s)")
     dev.add_argument(
         "--pg-replica",
@@ -262,7 +271,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     to.add_argument("--bootstrap", help="Kafka bootstrap servers (default: $KAFKA_BOOTSTRAP_SERVERS)")
     to.add_argument("--partitions", type=int, default=12, help="(default: %(default)s)")
-    to.add_argument("--replication", type=int, default=1, help="(default: %(default)s)")
+    to.add_argument(
+        "--replication",
+        type=int,
+        default=None,
+        help="replicas per partition (default: 3 on a cluster of three brokers or more, else 1; "
+        "min.insync.replicas is 2 from three replicas on)",
+    )
     to.set_defaults(func=_topics)
 
     ttls = ", ".join(f"{s.value} {DEFAULT_TTL_S[s] // 3600} h" for s in Scope)

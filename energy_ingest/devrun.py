@@ -29,6 +29,7 @@ class DevOptions:
     metrics_port: int
     prometheus_port: int = 9190
     pg_replica: bool = False
+    kafka_brokers: int = 1
 
 
 def _say(text: str) -> None:
@@ -42,6 +43,18 @@ def read_from_standby(env: dict[str, str], primary_port: int, standby_port: int)
         "ANALYTICS_PRIMARY_DATABASE_URL": reader,
         "ANALYTICS_DATABASE_URL": reader.replace(f":{primary_port}/", f":{standby_port}/", 1),
     }
+
+
+def other_kafka_layout(data: Path, brokers: int) -> str | None:
+    """Why ``data`` cannot run with ``brokers`` Kafka brokers, if it was made with the other
+    number: its PostgreSQL holds the consumers' offsets into that other Kafka's topics."""
+    other, was = (data / "kafka-cluster", 3) if brokers == 1 else (data / "kafka", 1)
+    if not other.exists():
+        return None
+    return (
+        f"{data} was set up with KAFKA_BROKERS={was}, and its database holds offsets into that "
+        f"Kafka's topics: use another --dir for KAFKA_BROKERS={brokers}, or remove {data}"
+    )
 
 
 def _supervisor(opts: DevOptions, run_dir: Path) -> Supervisor:
@@ -67,12 +80,17 @@ def run_dev(opts: DevOptions) -> int:
     """
     data = Path(opts.data_dir).resolve()
     started = time.monotonic()
+    mismatch = other_kafka_layout(data, opts.kafka_brokers)
+    if mismatch:
+        _say(mismatch)
+        return 1
     stack = Stack(
         data_dir=data,
         kafka_port=opts.kafka_port,
         kafka_controller_port=opts.kafka_port + 1,
         pg_port=opts.pg_port,
         pg_replication=opts.pg_replica,
+        kafka_brokers=opts.kafka_brokers,
     )
     standby = (
         PostgresStandby(stack.postgres, data / "postgres-standby", opts.pg_port + 1)

@@ -16,14 +16,34 @@ from schemas.topics import ALL_TOPICS
 log = logging.getLogger(__name__)
 
 
-async def create_topics(access: KafkaAccess, partitions: int = 12, replication: int = 1) -> list[str]:
-    """Create missing topics (as the admin principal); returns the names created now."""
+def min_insync_for(replication: int) -> int:
+    """``min.insync.replicas`` of a topic with ``replication`` replicas: 2 from three replicas
+    on (an acknowledged write is on two nodes; one may be down), else 1."""
+    return 2 if replication >= 3 else 1
+
+
+def replication_for(brokers: int) -> int:
+    """The replication factor on a cluster of ``brokers`` nodes: 3 from three on, else 1."""
+    return 3 if brokers >= 3 else 1
+
+
+async def create_topics(
+    access: KafkaAccess, partitions: int = 12, replication: int | None = None
+) -> list[str]:
+    """Create missing topics (as the admin principal); returns the names created now.
+
+    ``replication`` None: 3 replicas when the cluster has three brokers or more, else 1.
+    ``min.insync.replicas`` follows (:func:`min_insync_for`).
+    """
     admin = AIOKafkaAdminClient(**access.aiokafka_kwargs(), client_id="energy-topics")
     await admin.start()
     try:
+        if replication is None:
+            replication = replication_for(len((await admin.describe_cluster())["brokers"]))
+        configs = {"min.insync.replicas": str(min_insync_for(replication))}
         existing = set(await admin.list_topics())
         wanted = [
-            NewTopic(name, num_partitions=partitions, replication_factor=replication)
+            NewTopic(name, num_partitions=partitions, replication_factor=replication, topic_configs=configs)
             for name in ALL_TOPICS
             if name not in existing
         ]
