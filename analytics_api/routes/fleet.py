@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import weakref
+from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from analytics_api.deps import Context, Reader, TimeWindow
+from analytics_api.answer_cache import AnswerCache
+from analytics_api.db import Database, Row
+from analytics_api.deps import AppContext, Context, Reader, TimeWindow
 from analytics_api.energy import coverage, efficiency, is_low
 from analytics_api.models import (
     FleetEfficiency,
@@ -23,6 +26,20 @@ from analytics_api.routes import error_responses
 router = APIRouter(tags=["fleet"])
 
 HOUR = timedelta(hours=1)
+
+# One cache of ranking answers per app (its Database), made on first use.
+_rankings: weakref.WeakKeyDictionary[Database, AnswerCache[list[Row]]] = weakref.WeakKeyDictionary()
+
+
+async def _ranking(ctx: AppContext, start: datetime, end: datetime, limit: int) -> list[Row]:
+    """The ranking's rows, reused for ``FLEET_CACHE_TTL_S`` per (window, limit)."""
+    cache = _rankings.get(ctx.db)
+    if cache is None:
+        cache = _rankings[ctx.db] = AnswerCache(ctx.settings.fleet_cache_ttl_s)
+    params = {"from": start, "to": end, "limit": limit}
+    return await cache.get(
+        (start, end, limit), lambda: ctx.db.fetch_all("analytics_fleet_efficiency", params)
+    )
 
 
 @router.get(
@@ -73,11 +90,11 @@ async def fleet_efficiency(
 ) -> FleetEfficiency:
     """The window is widened to whole UTC hours (``from`` down, ``to`` up; both echoed back), so
     the ranking comes from the hourly rollups; it is exact for that widened window, including
-    meters re-mapped inside an hour. Vehicles without AC energy (no ratio) come last."""
+    meters re-mapped inside an hour. Vehicles without AC energy (no ratio) come last. Whole
+    UTC days come from the daily rollups. The same window's answer is reused for
+    ``FLEET_CACHE_TTL_S`` seconds (default 10): it may miss readings stored meanwhile."""
     hours = window.rounded(HOUR)
-    rows = await ctx.db.fetch_all(
-        "analytics_fleet_efficiency", {"from": hours.start, "to": hours.end, "limit": limit}
-    )
+    rows = await _ranking(ctx, hours.start, hours.end, limit)
     threshold = ctx.settings.low_efficiency_threshold
     vehicles = []
     for r in rows:

@@ -41,15 +41,21 @@ from pathlib import Path
 
 import psycopg
 
+from bench.analytics.compare import COMPARE_HEADER, before_lines, compare_rows, git_commit, load, save
 from bench.analytics.dataset import HOUR, Fleet, Loader, State
 from bench.analytics.explain import PlanSummary, explain, segments
 from bench.analytics.measure import (
     FLEET,
+    FLEET_REPEATED,
     FLEET_SQL,
+    FLEET_WEEK,
+    FLEET_WEEK_SQL,
     PERFORMANCE,
     PERFORMANCE_AGAIN,
     PERFORMANCE_SQL,
     PERFORMANCE_SQL_CUSTOM,
+    SUMMARY,
+    WEEK,
     WINDOW,
     AnalyticsApi,
     Latency,
@@ -60,6 +66,8 @@ from bench.analytics.measure import (
     measure_sql,
     performance_requests,
     random_window,
+    repeated_fleet_requests,
+    summary_requests,
 )
 from bench.analytics.report import (
     LATENCY_HEADER,
@@ -104,6 +112,8 @@ class Options:
     dir: Path | None
     keep: bool
     out: Path | None
+    json: Path | None
+    before: list[Path]
 
 
 def parse(argv: list[str] | None) -> Options:
@@ -135,6 +145,14 @@ def parse(argv: list[str] | None) -> Options:
     ap.add_argument(
         "--out", type=Path, default=None, help=f"Markdown report (default {DEFAULT_OUT.relative_to(ROOT)})"
     )
+    ap.add_argument("--json", type=Path, default=None, help="also save the latencies as JSON (for --before)")
+    ap.add_argument(
+        "--before",
+        type=Path,
+        action="append",
+        default=[],
+        help="an earlier run's --json (repeatable): the report gets a before/after table",
+    )
     a = ap.parse_args(argv)
     devices = a.devices or (1000 if a.quick else 10_000)
     days = sorted({int(d) for d in (a.days or ("1,2" if a.quick else "1,7")).split(",")})
@@ -154,6 +172,8 @@ def parse(argv: list[str] | None) -> Options:
         dir=a.dir,
         keep=a.keep,
         out=out,
+        json=a.json,
+        before=list(a.before),
     )
 
 
@@ -215,6 +235,17 @@ class Bench:
             warmup = fleet_requests(rng, history, 3)
             fleet = fleet_requests(rng, history, o.fleet_requests)
             self._record(result, measure(api.base_url, token, FLEET, warmup, fleet, o.clients))
+            again = repeated_fleet_requests(history, o.requests)
+            say(f"fleet efficiency, one window: 3 warm-up + {o.requests} requests, {o.clients} clients")
+            self._record(result, measure(api.base_url, token, FLEET_REPEATED, again[:3], again, o.clients))
+            week: list[Request] = []
+            if days >= 7:
+                say(f"fleet efficiency, 7-day windows: 3 warm-up + {o.fleet_requests} requests")
+                week = fleet_requests(rng, history, o.fleet_requests + 3, WEEK)
+                self._record(result, measure(api.base_url, token, FLEET_WEEK, week[:3], week[3:], o.clients))
+            say(f"fleet summary: 30 warm-up + {o.requests} requests, {o.clients} clients")
+            summary = summary_requests(o.requests)
+            self._record(result, measure(api.base_url, token, SUMMARY, summary[:30], summary, o.clients))
             result.exact = exactness(
                 self.pg.database_url, api.base_url, token, self._exact_cases(rng, history)
             )
@@ -229,6 +260,8 @@ class Bench:
         )
         self._record(result, custom)
         self._record(result, measure_sql(url, "analytics_fleet_efficiency", FLEET_SQL, fleet))
+        if week:
+            self._record(result, measure_sql(url, "analytics_fleet_efficiency", FLEET_WEEK_SQL, week[3:]))
         result.plans = self._plans(rng, history)
         for label, plan in result.plans:
             print("\n".join(plan_lines(label, plan)))
@@ -363,6 +396,15 @@ def main(argv: list[str] | None = None) -> int:
         "load average at end": load_average(),
         "PostgreSQL settings": "devstack's (shared_buffers 256MB, fsync on, synchronous_commit on)",
     }
+    code = git_commit(ROOT)
+    if opts.json is not None:
+        save(opts.json, command, code, results)
+        say(f"latencies saved to {opts.json}")
+    before = load(opts.before)
+    rows = compare_rows(before, results)
+    if rows:
+        print()
+        print(text_table(COMPARE_HEADER, rows))
     if opts.out is not None:
         opts.out.write_text(
             markdown(
@@ -373,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
                 conditions=conditions,
                 started=started,
                 elapsed_s=time.perf_counter() - t0,
+                code=code,
+                comparison=(before_lines(before), rows) if rows else None,
             )
         )
         say(f"report written to {opts.out}")

@@ -100,6 +100,29 @@ _ROLLUP = {
         GROUP BY 1, 2
     """,
 }
+# The daily rollups of the loaded days, from their hourly rollups (as migration 0011 backfills
+# them; the consumer adds each batch's inserted rows to both in the same statement).
+_DAILY = {
+    "meter": """
+        INSERT INTO meter_daily
+            (meter_id, day, kwh_consumed_ac, voltage_min, voltage_max, voltage_sum, samples)
+        SELECT meter_id, date_trunc('day', hour, 'UTC'), sum(kwh_consumed_ac), min(voltage_min),
+               max(voltage_max), sum(voltage_sum), sum(samples)
+        FROM meter_hourly
+        WHERE (hour AT TIME ZONE 'UTC')::date = ANY(%(days)s::date[])
+        GROUP BY 1, 2
+    """,
+    "vehicle": """
+        INSERT INTO vehicle_daily
+            (vehicle_id, day, kwh_delivered_dc, battery_temp_sum, battery_temp_max, soc_min,
+             soc_max, samples)
+        SELECT vehicle_id, date_trunc('day', hour, 'UTC'), sum(kwh_delivered_dc), sum(battery_temp_sum),
+               max(battery_temp_max), min(soc_min), max(soc_max), sum(samples)
+        FROM vehicle_hourly
+        WHERE (hour AT TIME ZONE 'UTC')::date = ANY(%(days)s::date[])
+        GROUP BY 1, 2
+    """,
+}
 _RETURNING = {
     "meter": "meter_id, ts, kwh_consumed_ac, voltage",
     "vehicle": "vehicle_id, ts, soc, kwh_delivered_dc, battery_temp",
@@ -210,6 +233,12 @@ class Fleet:
             "t0": newest,
             "rows": self.devices,
         }
+
+
+def has_daily(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
+    """Whether the schema has the daily rollups (migration 0011; an older checkout has not)."""
+    row = conn.execute("SELECT to_regclass('meter_daily') IS NOT NULL").fetchone()
+    return bool(row and row[0])
 
 
 def partition_names(day: date) -> list[str]:
@@ -418,6 +447,13 @@ class Loader:
                         ),
                         (start, start + DAY),
                     )
+                    if has_daily(conn):
+                        conn.execute(
+                            sql.SQL("DELETE FROM {} WHERE day >= %s AND day < %s").format(
+                                sql.Identifier(f"{stream}_daily")
+                            ),
+                            (start, start + DAY),
+                        )
             conn.execute("ALTER SYSTEM SET max_wal_size = '8GB'")
             conn.execute("ALTER SYSTEM SET checkpoint_timeout = '30min'")
             conn.execute("SELECT pg_reload_conf()")
@@ -446,11 +482,16 @@ class Loader:
             except BaseException as exc:
                 errors.append(exc)
 
+        with self._connect() as conn:  # the days' daily rollups: the sums of their hours
+            daily = has_daily(conn)
+            for stream in STREAMS if daily else ():
+                conn.execute(_DAILY[stream], {"days": days})
         in_parallel(self.jobs, "vacuum", work, errors)
         with self._connect() as conn:
             for table in (
                 "meter_hourly",
                 "vehicle_hourly",
+                *(("meter_daily", "vehicle_daily") if daily else ()),
                 "meter_status",
                 "vehicle_status",
                 "smart_meter_mapping",

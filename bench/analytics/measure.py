@@ -31,6 +31,11 @@ PERFORMANCE_SQL = "performance query alone (SQL)"
 PERFORMANCE_SQL_CUSTOM = "performance query alone (SQL, custom plans)"
 FLEET_SQL = "fleet query alone (SQL)"
 FLEET = "fleet efficiency"
+FLEET_REPEATED = "fleet efficiency, one window asked again"
+FLEET_WEEK = "fleet efficiency, 7-day windows"
+FLEET_WEEK_SQL = "fleet query alone (SQL), 7-day windows"
+SUMMARY = "fleet summary"
+WEEK = timedelta(days=7)
 
 
 class AnalyticsApi:
@@ -104,15 +109,18 @@ def rfc3339(t: datetime) -> str:
     return t.isoformat().replace("+00:00", "Z")
 
 
-def random_window(rng: random.Random, start: datetime, end: datetime) -> tuple[datetime, datetime]:
-    """A 24 h window starting at a whole second inside an hour (never on the hour), in
-    ``[start, end - 24 h + 1 h)``: with one day of history it ends up to an hour past it."""
-    span = int((end - WINDOW + HOUR - start).total_seconds())
+def random_window(
+    rng: random.Random, start: datetime, end: datetime, length: timedelta = WINDOW
+) -> tuple[datetime, datetime]:
+    """A window (24 h by default) starting at a whole second inside an hour (never on the
+    hour), in ``[start, end - length + 1 h)``: with as much history as the window's length it
+    ends up to an hour past it."""
+    span = int((end - length + HOUR - start).total_seconds())
     offset = rng.randrange(span)
     if offset % 3600 == 0:
         offset += 17
     lo = start + timedelta(seconds=offset)
-    return lo, lo + WINDOW
+    return lo, lo + length
 
 
 def performance_requests(
@@ -127,14 +135,30 @@ def performance_requests(
     return out
 
 
-def fleet_requests(rng: random.Random, history: tuple[datetime, datetime], count: int) -> list[Request]:
-    """Random 24 h windows inside the history, the 50 worst vehicles."""
+def fleet_requests(
+    rng: random.Random, history: tuple[datetime, datetime], count: int, length: timedelta = WINDOW
+) -> list[Request]:
+    """Random windows inside the history, the 50 worst vehicles and one more per request: no
+    two requests alike, so an API that keeps answers (the fleet ranking's cache) computes
+    every one of them (the limit changes only how many of the ranked rows are sent)."""
     out = []
-    for _ in range(count):
-        lo, hi = random_window(rng, *history)
-        params = {"from": rfc3339(lo), "to": rfc3339(hi), "limit": "50"}
+    for i in range(count):
+        lo, hi = random_window(rng, *history, length)
+        params = {"from": rfc3339(lo), "to": rfc3339(hi), "limit": str(50 + i)}
         out.append(Request("/v1/analytics/fleet/efficiency", params))
     return out
+
+
+def repeated_fleet_requests(history: tuple[datetime, datetime], count: int) -> list[Request]:
+    """The last 24 h of the history, ``limit=50``, ``count`` times: a dashboard's question."""
+    lo = history[1] - WINDOW + timedelta(minutes=7)
+    params = {"from": rfc3339(lo), "to": rfc3339(lo + WINDOW), "limit": "50"}
+    return [Request("/v1/analytics/fleet/efficiency", params)] * count
+
+
+def summary_requests(count: int) -> list[Request]:
+    """``GET /v1/fleet/summary``, ``count`` times."""
+    return [Request("/v1/fleet/summary", {})] * count
 
 
 class RequestFailed(RuntimeError):
@@ -197,7 +221,7 @@ def query_params(req: Request) -> dict[str, Any]:
     ranking's window widened to whole hours)."""
     start = datetime.fromisoformat(req.params["from"])
     end = datetime.fromisoformat(req.params["to"])
-    if "limit" in req.params:
+    if "limit" in req.params:  # the API rounds the window to whole hours
         return {"from": floor_to(start, HOUR), "to": ceil_to(end, HOUR), "limit": int(req.params["limit"])}
     return {"vehicle_id": req.path.rsplit("/", 1)[1], "from": start, "to": end}
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from .compare import COMPARE_HEADER
 from .dataset import Fleet, LoadPhase
 from .explain import EDGE_ROWS, PlanSummary
 from .measure import (
@@ -281,8 +282,25 @@ def markdown(
     conditions: dict[str, str],
     started: datetime,
     elapsed_s: float,
+    code: str = "",
+    comparison: tuple[list[str], list[list[str]]] | None = None,
 ) -> str:
-    """The whole report as Markdown."""
+    """The whole report as Markdown; ``comparison``: which earlier runs, and the before/after rows."""
+    before: list[str] = []
+    if comparison is not None:
+        runs, rows = comparison
+        before = [
+            "## Before and after",
+            "",
+            "The same benchmark (this version of `bench/analytics`, the same data set and requests) on",
+            "the code before the change and on this run's code (`p99 after / before` below 1: faster).",
+            "",
+            *runs,
+            f"- after: this run, code {code}",
+            "",
+            markdown_table(COMPARE_HEADER, rows),
+            "",
+        ]
     out = [
         "# Analytics API benchmark",
         "",
@@ -298,8 +316,10 @@ def markdown(
         command,
         "```",
         "",
-        f"Run {started:%Y-%m-%d %H:%M} UTC, {elapsed_s / 60:.0f} min in all.",
+        f"Run {started:%Y-%m-%d %H:%M} UTC, {elapsed_s / 60:.0f} min in all"
+        + (f", code {code}." if code else "."),
         "",
+        *before,
         "## Summary: the same requests at each size",
         "",
         "The smallest size's measured performance requests (same vehicles, same windows, so the",

@@ -1,7 +1,7 @@
 -- From the staged batch: insert new readings into history (a retry or replay of a
 -- stored reading is skipped; within the batch the lowest offset wins), then move the
--- status forward and add to the hourly rollups using only the rows actually inserted,
--- so that nothing is counted twice. Returns the number of rows inserted.
+-- status forward and add to the hourly and daily rollups using only the rows actually
+-- inserted, so that nothing is counted twice. Returns the number of rows inserted.
 WITH ins AS (
     INSERT INTO meter_telemetry AS t
         (meter_id, ts, kwh_consumed_ac, voltage, received_at, kafka_partition, kafka_offset)
@@ -37,5 +37,19 @@ rollup AS (
             voltage_max = greatest(h.voltage_max, EXCLUDED.voltage_max),
             voltage_sum = h.voltage_sum + EXCLUDED.voltage_sum,
             samples = h.samples + EXCLUDED.samples
+),
+daily AS (
+    INSERT INTO meter_daily AS d
+        (meter_id, day, kwh_consumed_ac, voltage_min, voltage_max, voltage_sum, samples)
+    SELECT meter_id, date_trunc('day', ts, 'UTC'), sum(kwh_consumed_ac), min(voltage),
+           max(voltage), sum(voltage), count(*)
+    FROM ins
+    GROUP BY 1, 2
+    ON CONFLICT (meter_id, day) DO UPDATE
+        SET kwh_consumed_ac = d.kwh_consumed_ac + EXCLUDED.kwh_consumed_ac,
+            voltage_min = least(d.voltage_min, EXCLUDED.voltage_min),
+            voltage_max = greatest(d.voltage_max, EXCLUDED.voltage_max),
+            voltage_sum = d.voltage_sum + EXCLUDED.voltage_sum,
+            samples = d.samples + EXCLUDED.samples
 )
 SELECT count(*) FROM ins

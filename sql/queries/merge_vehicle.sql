@@ -1,4 +1,4 @@
--- See merge_meter.sql: the same three steps for vehicles.
+-- See merge_meter.sql: the same steps for vehicles.
 WITH ins AS (
     INSERT INTO vehicle_telemetry AS t
         (vehicle_id, ts, soc, kwh_delivered_dc, battery_temp, received_at, kafka_partition, kafka_offset)
@@ -40,5 +40,21 @@ rollup AS (
             soc_min = least(h.soc_min, EXCLUDED.soc_min),
             soc_max = greatest(h.soc_max, EXCLUDED.soc_max),
             samples = h.samples + EXCLUDED.samples
+),
+daily AS (
+    INSERT INTO vehicle_daily AS d
+        (vehicle_id, day, kwh_delivered_dc, battery_temp_sum, battery_temp_max, soc_min,
+         soc_max, samples)
+    SELECT vehicle_id, date_trunc('day', ts, 'UTC'), sum(kwh_delivered_dc), sum(battery_temp),
+           max(battery_temp), min(soc), max(soc), count(*)
+    FROM ins
+    GROUP BY 1, 2
+    ON CONFLICT (vehicle_id, day) DO UPDATE
+        SET kwh_delivered_dc = d.kwh_delivered_dc + EXCLUDED.kwh_delivered_dc,
+            battery_temp_sum = d.battery_temp_sum + EXCLUDED.battery_temp_sum,
+            battery_temp_max = greatest(d.battery_temp_max, EXCLUDED.battery_temp_max),
+            soc_min = least(d.soc_min, EXCLUDED.soc_min),
+            soc_max = greatest(d.soc_max, EXCLUDED.soc_max),
+            samples = d.samples + EXCLUDED.samples
 )
 SELECT count(*) FROM ins

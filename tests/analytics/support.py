@@ -169,7 +169,7 @@ class Loader:
             {ts.astimezone(UTC).date() for ts in [*(m[1] for m in meters), *(v[1] for v in vehicles)]}
         )
         async with await psycopg.AsyncConnection.connect(self.url) as conn:
-            await conn.execute(query("ensure_partitions"), {"days": days})
+            await conn.execute(query("ensure_partitions"), {"days": days, "day_months": 3, "max_new": 64})
             await conn.execute(query("stage_tables"))
             await conn.commit()
             async with conn.transaction(), conn.cursor() as cur:
