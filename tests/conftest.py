@@ -1,5 +1,8 @@
 """Session fixtures: a real Kafka broker and a real PostgreSQL, started once, and the
-services (gateway, consumer, analytics API) run as real processes against them."""
+services (gateway, consumer, analytics API) run as real processes against them.
+
+Kafka and PostgreSQL come from devstack or, with ``TEST_BACKEND=containers`` (or Docker
+and no Java or Maven), from Docker containers: see tests/backends."""
 
 from __future__ import annotations
 
@@ -12,14 +15,35 @@ import pytest
 from devstack import Stack, free_port
 from energy_ingest.procs import wait_http
 from energy_ingest.provision import provision
+from tests.backends.errors import BackendError
+from tests.backends.probe import session_choice
+from tests.backends.stack import ServiceStack
 from tests.support import Services
 
 pytest_plugins = ["tests.ci_skips", "pytester"]
 
 
+def pytest_report_header() -> str:
+    try:
+        choice = session_choice()
+    except BackendError as exc:  # raised again by the first fixture that needs a stack
+        return f"test backend: none ({exc})"
+    return f"test backend: {choice.backend} ({choice.reason})"
+
+
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceStack]:
     """Kafka + PostgreSQL for the whole test session."""
+    if session_choice().backend == "containers":
+        from tests.backends.containers import ContainerStack
+
+        containers = ContainerStack()
+        containers.start()
+        try:
+            yield containers
+        finally:
+            containers.stop()
+        return
     data = Path(tmp_path_factory.mktemp("devstack"))
     kafka_port = free_port()
     st = Stack(data_dir=data, kafka_port=kafka_port, kafka_controller_port=free_port(), pg_port=free_port())
@@ -31,7 +55,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="session")
-def stack_env(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+def stack_env(stack: ServiceStack, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     """Migrated database, logins, topics and tokens: the services' environment."""
     secrets = Path(tmp_path_factory.mktemp("secrets")) / "secrets.json"
     env = provision(stack.database_url, stack.kafka_env(), secrets, partitions=6)

@@ -14,6 +14,7 @@ import pytest
 
 from analytics_api.app import create_app
 from devstack.postgres_install import server_bindir
+from tests.backends.probe import containers_chosen
 
 from .support import (
     NOW,
@@ -34,7 +35,14 @@ def pg_admin_url() -> Iterator[str]:
     """A superuser URL of a fresh PostgreSQL server, stopped and deleted after the session.
 
     The server binaries are found or installed the way ``make run`` does it (devstack);
-    a machine that cannot have them fails here rather than skipping the suite."""
+    a machine that cannot have them fails here rather than skipping the suite. With the
+    containers backend (tests/backends) it is a PostgreSQL container instead."""
+    if containers_chosen():
+        from tests.backends.containers import postgres_container
+
+        with postgres_container() as url:
+            yield url
+        return
     with postgres_server(server_bindir()) as url:
         yield url
 
