@@ -27,13 +27,21 @@ from tests.analytics.support import (
     serve,
     settings_for,
 )
+from tests.backends.probe import containers_chosen
 
 from .seed import CLOCK, EXTRA, Extra
 
 
 @pytest.fixture(scope="session")
 def dash_db() -> Iterator[Database]:
-    """A fresh server and one migrated database with a reader and a mapper login."""
+    """A fresh server and one migrated database with a reader and a mapper login (a
+    PostgreSQL container with the containers backend, tests/backends)."""
+    if containers_chosen():
+        from tests.backends.containers import postgres_container
+
+        with postgres_container() as url:
+            yield create_database(url, "dashboard")
+        return
     with postgres_server(server_bindir()) as url:
         yield create_database(url, "dashboard")
 
