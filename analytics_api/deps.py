@@ -1,4 +1,9 @@
-"""Request dependencies, as ``Annotated`` aliases: context, callers, windows, path ids."""
+"""Request dependencies, as ``Annotated`` aliases: context, callers, windows, path ids.
+
+They are ``async`` (none of them blocks): FastAPI runs a plain ``def`` dependency in a
+worker thread, three hand-offs per request that cost about a quarter of a performance
+request's latency under load (docs/analytics-benchmark.md).
+"""
 
 from __future__ import annotations
 
@@ -40,7 +45,7 @@ class AppContext:
             object.__setattr__(self, "verifier", TokenVerifier(self.settings.keyring()))
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
     """The application's context."""
     ctx = request.app.state.analytics
     assert isinstance(ctx, AppContext)
@@ -70,12 +75,12 @@ def _authenticate(
     return principal
 
 
-def require_reader(ctx: Context, request: Request, credentials: Credentials) -> Principal | None:
+async def require_reader(ctx: Context, request: Request, credentials: Credentials) -> Principal | None:
     """An analyst or admin caller (``None`` only when auth is disabled)."""
     return _authenticate(ctx, request, credentials, READ_SCOPES)
 
 
-def require_admin(ctx: Context, request: Request, credentials: Credentials) -> Principal | None:
+async def require_admin(ctx: Context, request: Request, credentials: Credentials) -> Principal | None:
     """An admin caller (``None`` only when auth is disabled)."""
     return _authenticate(ctx, request, credentials, WRITE_SCOPES)
 
@@ -84,7 +89,7 @@ Reader = Annotated[Principal | None, Depends(require_reader)]
 Admin = Annotated[Principal | None, Depends(require_admin)]
 
 
-def time_window(
+async def time_window(
     ctx: Context,
     from_: Annotated[
         str | None,

@@ -114,6 +114,7 @@ class Options:
     out: Path | None
     json: Path | None
     before: list[Path]
+    code: str | None
 
 
 def parse(argv: list[str] | None) -> Options:
@@ -146,6 +147,7 @@ def parse(argv: list[str] | None) -> Options:
         "--out", type=Path, default=None, help=f"Markdown report (default {DEFAULT_OUT.relative_to(ROOT)})"
     )
     ap.add_argument("--json", type=Path, default=None, help="also save the latencies as JSON (for --before)")
+    ap.add_argument("--code", default=None, help="names the code measured (default: its git commit)")
     ap.add_argument(
         "--before",
         type=Path,
@@ -174,6 +176,7 @@ def parse(argv: list[str] | None) -> Options:
         out=out,
         json=a.json,
         before=list(a.before),
+        code=a.code,
     )
 
 
@@ -396,7 +399,7 @@ def main(argv: list[str] | None = None) -> int:
         "load average at end": load_average(),
         "PostgreSQL settings": "devstack's (shared_buffers 256MB, fsync on, synchronous_commit on)",
     }
-    code = git_commit(ROOT)
+    code = opts.code or git_commit(ROOT)
     if opts.json is not None:
         save(opts.json, command, code, results)
         say(f"latencies saved to {opts.json}")

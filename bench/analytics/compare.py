@@ -15,6 +15,26 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .report import SizeResult
 
+EXPLAINED = [
+    "What the rows measure, besides those described under Method:",
+    "",
+    "- `fleet efficiency`: random 24 h windows (7-day windows: the same, a week long), each with",
+    "  another `limit` (50, 51, ...), so that no two requests are alike and every answer is",
+    "  computed, also by code that keeps answers. With 1 day of history every window rounds to",
+    "  [day start, next day 01:00): a whole UTC day, which the daily rollups serve; with 7 days",
+    "  most 24 h windows hold no whole day (the hours come from the hourly rollups as before).",
+    "- `fleet efficiency, one window asked again`: the last 24 h of the history, `limit=50`, from",
+    "  4 clients: a dashboard's question. The API keeps a ranking answer for `FLEET_CACHE_TTL_S`",
+    "  (10 s) and refreshes it in the background after half of that, so these are answered from",
+    "  memory; the answer is then up to 10 s behind what is stored.",
+    "- `fleet summary`: `GET /v1/fleet/summary` (the hot status tables, one row per device).",
+    "- `SQL` rows of the code before ran with the plan cache's default (`auto`); the code after",
+    "  sets `plan_cache_mode=force_custom_plan` in its sessions, so its `performance` HTTP rows",
+    "  are planned every time (the `SQL custom plans` row is that query alone).",
+    "- The machine is shared with other work (see the load average of each row in the Latency",
+    "  table, 2 cores): rows of the two runs were measured at different loads.",
+]
+
 COMPARE_HEADER = ["history", "endpoint", "before p50 / p99 ms", "after p50 / p99 ms", "p99 after / before"]
 
 
@@ -92,3 +112,78 @@ def compare_rows(before: list[dict[str, Any]], results: list[SizeResult]) -> lis
 def before_lines(before: list[dict[str, Any]]) -> list[str]:
     """Which runs the "before" column comes from."""
     return [f"- before: `{run['command']}` on code {run['code']}" for run in before]
+
+
+def _rows_from_json(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[list[str]]:
+    earlier = {
+        (int(size["days"]), endpoint): lat
+        for run in before
+        for size in run["sizes"]
+        for endpoint, lat in size["latencies"].items()
+    }
+    rows = []
+    for run in after:
+        for size in run["sizes"]:
+            for endpoint, lat in size["latencies"].items():
+                old = earlier.get((int(size["days"]), endpoint))
+                if old is None:
+                    continue
+                rows.append(
+                    [
+                        size["label"],
+                        endpoint,
+                        f"{old['p50']:.1f} / {old['p99']:.1f}",
+                        f"{lat['p50']:.1f} / {lat['p99']:.1f}",
+                        f"{lat['p99'] / old['p99']:.2f}" if old["p99"] else "-",
+                    ]
+                )
+    return rows
+
+
+def section(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[str]:
+    """The report's "Before and after" section, from saved runs."""
+    from .report import markdown_table  # report imports this module
+
+    return [
+        "## Before and after",
+        "",
+        "The same benchmark (this version of `bench/analytics`, the same data set and requests) on",
+        "the code before the change and after it (`p99 after / before` below 1: faster).",
+        "",
+        *before_lines(before),
+        *[f"- after: `{run['command']}` on code {run['code']}" for run in after],
+        "",
+        markdown_table(COMPARE_HEADER, _rows_from_json(before, after)),
+        "",
+        *EXPLAINED,
+        "",
+    ]
+
+
+def replace_section(report: str, lines: list[str]) -> str:
+    """``report`` with its "Before and after" section replaced (or put before "## Summary")."""
+    out = report.split("\n")
+    start = next((i for i, line in enumerate(out) if line == "## Before and after"), None)
+    if start is None:
+        start = end = next(i for i, line in enumerate(out) if line.startswith("## Summary"))
+    else:
+        end = next((i for i in range(start + 1, len(out)) if out[i].startswith("## ")), len(out))
+    return "\n".join([*out[:start], *lines, *out[end:]])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Put a before/after table from saved runs into a generated report."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="before/after table from saved runs (--json) into a report")
+    ap.add_argument("--before", type=Path, nargs="+", required=True, help="runs on the old code")
+    ap.add_argument("--after", type=Path, nargs="+", required=True, help="runs on the new code")
+    ap.add_argument("--into", type=Path, required=True, help="the report to put the table into")
+    a = ap.parse_args(argv)
+    a.into.write_text(replace_section(a.into.read_text(), section(load(a.before), load(a.after))))
+    print(f"before/after table written into {a.into}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
