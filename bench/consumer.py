@@ -8,6 +8,7 @@ the time from the replicas' start to that commit; "steady" leaves out start-up a
 group join (first to last commit).
 
     .venv/bin/python -m bench.consumer --readings 200000 --replicas 1 2
+    .venv/bin/python -m bench.consumer --readings 200000 --replicas 1 2 3 --kafka-brokers 3
 
 Each run uses new device ids, so every reading is really inserted (no duplicates).
 """
@@ -225,15 +226,29 @@ def main() -> int:
     parser.add_argument("--replicas", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--partitions", type=int, default=12)
     parser.add_argument("--timeout", type=float, default=600, help="seconds per run before giving up")
+    parser.add_argument(
+        "--kafka-brokers",
+        type=int,
+        choices=(1, 3),
+        default=1,
+        help="1 broker, or a 3-node cluster (topics: 3 replicas, min.insync.replicas=2)",
+    )
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="consumer-bench-") as tmp, Stack(data_dir=Path(tmp)) as stack:
+    with (
+        tempfile.TemporaryDirectory(prefix="consumer-bench-") as tmp,
+        Stack(data_dir=Path(tmp), kafka_brokers=args.kafka_brokers) as stack,
+    ):
         env = provision(stack.database_url, stack.kafka_env(), Path(tmp) / "secrets.json", args.partitions)
-        servers = {"postgres": [stack.postgres.pid or 0], "kafka": [stack.kafka.pid or 0]}
+        brokers = list(stack.cluster.nodes.values()) if args.kafka_brokers == 3 else [stack.kafka]
+        servers = {"postgres": [stack.postgres.pid or 0], "kafka": [b.pid or 0 for b in brokers]}
         results = [
             run_once(env, servers, r, args.readings, i + 1, args.timeout) for i, r in enumerate(args.replicas)
         ]
     print(f"\ncommand: .venv/bin/python -m bench.consumer {' '.join(sys.argv[1:])}")
-    print(f"topics: {args.partitions} partitions each; fleet: {FLEET:,} meters + {FLEET:,} vehicles")
+    print(
+        f"topics: {args.partitions} partitions each on {args.kafka_brokers} broker(s); "
+        f"fleet: {FLEET:,} meters + {FLEET:,} vehicles"
+    )
     print("CPU: us per reading from the first commit seen to the last (pid trees); load: 1-min, start>end")
     print(HEADER)
     for r in results:

@@ -24,6 +24,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
+from psycopg import sql
+
 from bench.cpu import tree_cpu_seconds
 from bench.database import BenchDatabase
 from consumer.batch import Batch
@@ -116,6 +119,22 @@ def measure(
     return Cell(batch, devices, timed, wall, loader, postgres)
 
 
+# Bench-only SQL (owner's rights, no application path), as in bench/database.py.
+FOOTPRINT = sql.SQL(
+    "SELECT (SELECT count(*) FROM meter_telemetry) + (SELECT count(*) FROM vehicle_telemetry),"
+    " (SELECT coalesce(sum(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits"
+    "  WHERE inhparent IN ('meter_telemetry'::regclass, 'vehicle_telemetry'::regclass))"
+)
+
+
+def footprint(admin_url: str) -> str:
+    """History rows now stored and their bytes on disk (heap, indexes, TOAST) per row."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        row = conn.execute(FOOTPRINT).fetchone()
+    rows, size = (int(str(row[0])), int(str(row[1]))) if row else (0, 0)
+    return f"history after the last run: {rows:,} rows, {size / max(1, rows):.0f} bytes per row on disk"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -140,6 +159,7 @@ def main() -> int:
                 for devices in args.devices:
                     cells.append(measure(db, writer_url, server.pid, batch, devices, args))
                     print(cells[-1].row(), flush=True)
+            size = footprint(server.database_url)
         finally:
             server.stop()
     print(f"\ncommand: .venv/bin/python -m bench.merge_cost {' '.join(sys.argv[1:])}")
@@ -147,6 +167,7 @@ def main() -> int:
     print(HEADER)
     for cell in cells:
         print(cell.row())
+    print(size)
     return 0
 
 
