@@ -22,10 +22,21 @@ from analytics_api.models import (
     VehicleFleet,
 )
 from analytics_api.routes import error_responses
+from analytics_api.window import ceil_to
 
 router = APIRouter(tags=["fleet"])
 
 HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+
+def ranking_query(start: datetime, end: datetime) -> str:
+    """The ranking's named query for a window on whole hours: the one that reads whole UTC
+    days from the daily rollups when the window holds one, else the hourly one (whose plan
+    is cheaper when there is no whole day to read; both are exact)."""
+    first_day = ceil_to(start, DAY)
+    return "analytics_fleet_efficiency_days" if first_day + DAY <= end else "analytics_fleet_efficiency"
+
 
 # One cache of ranking answers per app (its Database), made on first use.
 _rankings: weakref.WeakKeyDictionary[Database, AnswerCache[list[Row]]] = weakref.WeakKeyDictionary()
@@ -37,9 +48,8 @@ async def _ranking(ctx: AppContext, start: datetime, end: datetime, limit: int) 
     if cache is None:
         cache = _rankings[ctx.db] = AnswerCache(ctx.settings.fleet_cache_ttl_s)
     params = {"from": start, "to": end, "limit": limit}
-    return await cache.get(
-        (start, end, limit), lambda: ctx.db.fetch_all("analytics_fleet_efficiency", params)
-    )
+    name = ranking_query(start, end)
+    return await cache.get((start, end, limit), lambda: ctx.db.fetch_all(name, params))
 
 
 @router.get(
@@ -91,7 +101,7 @@ async def fleet_efficiency(
     """The window is widened to whole UTC hours (``from`` down, ``to`` up; both echoed back), so
     the ranking comes from the hourly rollups; it is exact for that widened window, including
     meters re-mapped inside an hour. Vehicles without AC energy (no ratio) come last. Whole
-    UTC days come from the daily rollups. The same window's answer is reused for
+    UTC days inside the window come from the daily rollups. The same window's answer is reused for
     ``FLEET_CACHE_TTL_S`` seconds (default 10): it may miss readings stored meanwhile."""
     hours = window.rounded(HOUR)
     rows = await _ranking(ctx, hours.start, hours.end, limit)

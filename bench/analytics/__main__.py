@@ -41,6 +41,7 @@ from pathlib import Path
 
 import psycopg
 
+from analytics_api.routes.fleet import ranking_query
 from bench.analytics.compare import COMPARE_HEADER, before_lines, compare_rows, git_commit, load, save
 from bench.analytics.dataset import HOUR, Fleet, Loader, State
 from bench.analytics.explain import PlanSummary, explain, segments
@@ -329,7 +330,7 @@ class Bench:
         start = lo.replace(minute=0, second=0, microsecond=0)  # the API widens to whole hours
         end = start + WINDOW + (HOUR if lo != start else timedelta())
         plan = explain(
-            self.reader_url, "analytics_fleet_efficiency", {"from": start, "to": end, "limit": 50}, "custom"
+            self.reader_url, ranking_query(start, end), {"from": start, "to": end, "limit": 50}, "custom"
         )
         out.append(("fleet efficiency (custom plan)", plan))
         return out

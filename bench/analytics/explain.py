@@ -26,7 +26,7 @@ PlanMode = Literal["custom", "generic"]
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 _TYPES = {"from": "timestamptz", "to": "timestamptz", "vehicle_id": "text", "limit": "integer"}
 _RAW = re.compile(r"^(meter|vehicle)_telemetry(_\d{8})?$")
-_ROLLUP = ("meter_hourly", "vehicle_hourly")
+_ROLLUP = ("meter_hourly", "vehicle_hourly", "meter_daily", "vehicle_daily")
 EDGE_ROWS = 60
 """At one reading per minute, a partial hour holds at most 60 readings of one device."""
 

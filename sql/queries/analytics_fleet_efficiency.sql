@@ -1,30 +1,17 @@
 -- Vehicles ranked by efficiency (DC / AC) over [from, to), worst first; vehicles without
 -- AC energy (no ratio) come last. The API rounds from and to to whole UTC hours, so the
--- vehicle side comes from the rollups alone: whole UTC days [ds, de) inside the window from
--- the daily rollups, the hours before and after them from the hourly ones. Meter readings
--- count for the vehicle their meter was mapped to at the time: each mapping range inside
--- the window splits the same way into whole days, whole hours and, only where a mapping
--- starts or ends inside an hour, raw rows (see analytics_performance.sql for the hours).
+-- vehicle side comes from the hourly rollups alone. Meter readings count for the vehicle
+-- their meter was mapped to at the time: the whole hours inside each mapping range come
+-- from the rollups, and raw rows are read only where a mapping starts or ends inside an
+-- hour (see analytics_performance.sql for the same decomposition). A window that holds a
+-- whole UTC day is ranked by analytics_fleet_efficiency_days.sql instead (the API chooses).
 WITH win AS (
-    SELECT tstzrange(%(from)s::timestamptz, %(to)s::timestamptz, '[)') AS w,
-           date_trunc('day', %(from)s::timestamptz + interval '1 day' - interval '1 microsecond', 'UTC') AS ds,
-           date_trunc('day', %(to)s::timestamptz, 'UTC') AS de
+    SELECT tstzrange(%(from)s::timestamptz, %(to)s::timestamptz, '[)') AS w
 ),
 dc AS (
-    SELECT vehicle_id, sum(kwh) AS kwh, sum(n) AS n
-    FROM (
-        SELECT d.vehicle_id, d.kwh_delivered_dc AS kwh, d.samples AS n
-        FROM vehicle_daily d, win
-        WHERE d.day >= win.ds AND d.day < win.de
-        UNION ALL
-        SELECT h.vehicle_id, h.kwh_delivered_dc, h.samples
-        FROM vehicle_hourly h, win
-        WHERE h.hour >= %(from)s::timestamptz AND h.hour < least(win.ds, %(to)s::timestamptz)
-        UNION ALL
-        SELECT h.vehicle_id, h.kwh_delivered_dc, h.samples
-        FROM vehicle_hourly h, win
-        WHERE h.hour >= greatest(win.de, win.ds) AND h.hour < %(to)s::timestamptz
-    ) x
+    SELECT vehicle_id, sum(kwh_delivered_dc) AS kwh, sum(samples) AS n
+    FROM vehicle_hourly
+    WHERE hour >= %(from)s::timestamptz AND hour < %(to)s::timestamptz
     GROUP BY vehicle_id
 ),
 half_open AS (
@@ -44,50 +31,12 @@ cut AS (
     FROM half_open
     WHERE lo < hi
 ),
--- a segment's whole hours [hs, he): its whole days [sd, ed), the hours around them
-cut_days AS (
-    SELECT meter_id, vehicle_id, hs, he,
-           date_trunc('day', hs + interval '1 day' - interval '1 microsecond', 'UTC') AS sd,
-           date_trunc('day', he, 'UTC') AS ed
-    FROM cut
-    WHERE hs < he
-),
-hour_piece AS (
-    SELECT meter_id, vehicle_id, hs AS p_lo, least(sd, he) AS p_hi FROM cut_days WHERE hs < least(sd, he)
-    UNION ALL
-    SELECT meter_id, vehicle_id, greatest(ed, sd), he FROM cut_days WHERE greatest(ed, sd) < he
-),
-ac_whole AS (
-    SELECT c.vehicle_id, d.kwh_consumed_ac AS kwh, d.samples AS n
-    FROM cut_days c
-    JOIN meter_daily d ON d.meter_id = c.meter_id AND d.day >= c.sd AND d.day < c.ed
-    CROSS JOIN win
-    WHERE c.sd < c.ed AND d.day >= win.ds AND d.day < win.de
-    UNION ALL
-    -- hours outside the window's whole days: one pass over those hours for the whole fleet
-    SELECT p.vehicle_id, h.kwh_consumed_ac, h.samples
-    FROM hour_piece p
-    JOIN meter_hourly h ON h.meter_id = p.meter_id AND h.hour >= p.p_lo AND h.hour < p.p_hi
-    CROSS JOIN win
-    WHERE (h.hour >= %(from)s::timestamptz AND h.hour < least(win.ds, %(to)s::timestamptz))
-       OR (h.hour >= greatest(win.de, win.ds) AND h.hour < %(to)s::timestamptz)
-    UNION ALL
-    -- hours inside the window's whole days: only segments cut there (a re-mapping), by key
-    SELECT p.vehicle_id, x.kwh, x.n
-    FROM hour_piece p
-    CROSS JOIN win
-    CROSS JOIN LATERAL (
-        SELECT sum(h.kwh_consumed_ac) AS kwh, sum(h.samples) AS n
-        FROM meter_hourly h
-        WHERE h.meter_id = p.meter_id
-          AND h.hour >= greatest(p.p_lo, win.ds) AND h.hour < least(p.p_hi, win.de)
-    ) x
-    WHERE greatest(p.p_lo, win.ds) < least(p.p_hi, win.de)
-),
 ac_hours AS (
-    SELECT vehicle_id, sum(kwh) AS kwh, sum(n) AS n
-    FROM ac_whole
-    GROUP BY vehicle_id
+    SELECT c.vehicle_id, sum(h.kwh_consumed_ac) AS kwh, sum(h.samples) AS n
+    FROM cut c
+    JOIN meter_hourly h ON h.meter_id = c.meter_id AND h.hour >= c.hs AND h.hour < c.he
+    WHERE h.hour >= %(from)s::timestamptz AND h.hour < %(to)s::timestamptz
+    GROUP BY c.vehicle_id
 ),
 edge AS (
     SELECT meter_id, vehicle_id, lo AS e_lo, least(hs, hi) AS e_hi FROM cut WHERE lo < least(hs, hi)
