@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from analytics_api.app import create_app
+from analytics_api.routes.fleet import ranking_query
 
 from .support import NOW, Clock, Database, Loader, Span, create_database, numeric, serve, settings_for
 
@@ -181,3 +182,17 @@ async def test_fleet_ranking_over_days_is_exact(
     for got, w in zip(body["vehicles"], want, strict=True):
         assert (got["totalKwhConsumedAc"], got["totalKwhDeliveredDc"]) == (w["ac"], w["dc"])
         assert got["samples"] == {"vehicle": w["dc_n"], "meter": w["ac_n"]}
+
+
+@pytest.mark.parametrize(
+    ("start_h", "end_h", "name"),
+    [
+        (0, 24, "analytics_fleet_efficiency_days"),  # exactly one UTC day
+        (23, 48, "analytics_fleet_efficiency_days"),  # a whole day after an hour
+        (1, 25, "analytics_fleet_efficiency"),  # 24 h, no whole day
+        (0, 23, "analytics_fleet_efficiency"),
+    ],
+)
+def test_the_days_query_only_for_windows_holding_a_whole_day(start_h: int, end_h: int, name: str) -> None:
+    start, end = DAY0 + timedelta(hours=start_h), DAY0 + timedelta(hours=end_h)
+    assert ranking_query(start, end) == name
