@@ -140,6 +140,10 @@ class KafkaCluster:
         """``(topic, partition) -> leader node id`` (-1: none) as the cluster reports it."""
         return {(t, p): leader for t, p, leader, _, _ in self._describe(topics)}
 
+    def replicas(self, topics: list[str]) -> dict[tuple[str, int], list[int]]:
+        """``(topic, partition) -> the nodes holding a replica``."""
+        return {(t, p): replicas for t, p, _, replicas, _ in self._describe(topics)}
+
     def leader_of(self, topic: str, partition: int) -> int:
         """The node leading ``topic``'s ``partition`` now (-1 while it has none)."""
         return self.leaders([topic])[(topic, partition)]

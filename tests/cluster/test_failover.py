@@ -57,6 +57,7 @@ def test_sigkill_of_the_busiest_leader(
     loads: list[TimedLoad],
     record: list[ClusterRow],
 ) -> None:
+    assert {len(r) for r in cluster.replicas(list(ALL_TOPICS)).values()} == {3}
     prefix = unique("lk")
     fleet.start("c1")
     fleet.start("c2")
