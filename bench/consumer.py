@@ -55,6 +55,7 @@ class Result:
     # CPU microseconds per reading from the first commit seen to the last, per process kind.
     cpu_us: dict[str, float]
     load: tuple[float, float]  # 1-minute load average at the run's start and end
+    produce_rate: float  # the preload: readings/s produced (acks=all) by one aiokafka producer
 
     def row(self) -> str:
         rate = self.readings / self.wall_s
@@ -65,7 +66,7 @@ class Result:
             f"{self.replicas:>8} {self.readings:>9,} {self.wall_s:>7.1f} {rate:>11,.0f} "
             f"{rate / self.replicas:>12,.0f} {steady} {self.batches:>8} {per_batch:>10,.0f}"
             + "".join(f" {self.cpu_us[k]:>9.1f}" for k in CPU_KINDS)
-            + f" {self.load[0]:>5.2f}>{self.load[1]:<5.2f}"
+            + f" {self.load[0]:>5.2f}>{self.load[1]:<5.2f} {self.produce_rate:>10,.0f}"
         )
 
 
@@ -74,7 +75,7 @@ HEADER = (
     f"{'replicas':>8} {'readings':>9} {'wall_s':>7} {'readings/s':>11} {'per replica':>12} "
     f"{'steady/s':>10} {'batches':>8} {'per batch':>10}"
     + "".join(f" {k[:5] + ' us':>9}" for k in CPU_KINDS)
-    + f" {'load':>11}"
+    + f" {'load':>11} {'produced/s':>10}"
 )
 
 
@@ -174,7 +175,10 @@ def run_once(
             [(group, tp.topic, tp.partition, off) for tp, off in start_at.items()],
         )
     print(f"[bench] run {run}: producing {n:,} readings", flush=True)
-    asyncio.run(preload(kafka, fleet_readings(n, run, random.Random(run))))  # noqa: S311 - test data
+    readings = fleet_readings(n, run, random.Random(run))  # noqa: S311 - test data
+    produce_start = time.perf_counter()
+    asyncio.run(preload(kafka, readings))
+    produce_rate = n / (time.perf_counter() - produce_start)
     target = sum(start_at.values()) + n
     print(f"[bench] run {run}: {replicas} replica(s) draining", flush=True)
     load_start = os.getloadavg()[0]
@@ -214,10 +218,10 @@ def run_once(
     _, first, last = done
     # Everything went in one batch before the first poll: CPU from the replicas' start.
     seen, cpu_start = first_seen or (base, dict.fromkeys(cpu_end, 0.0))
-    readings = max(1, target - seen)
-    cpu_us = {k: (cpu_end[k] - cpu_start.get(k, 0.0)) * 1e6 / readings for k in CPU_KINDS}
+    timed = max(1, target - seen)
+    cpu_us = {k: (cpu_end[k] - cpu_start.get(k, 0.0)) * 1e6 / timed for k in CPU_KINDS}
     load = (load_start, os.getloadavg()[0])
-    return Result(replicas, n, last - started, last - first, total_batches, cpu_us, load)
+    return Result(replicas, n, last - started, last - first, total_batches, cpu_us, load, produce_rate)
 
 
 def main() -> int:

@@ -6,7 +6,7 @@ transaction per batch: COPY to staging, history insert, status upsert, rollups),
 bench's limit mode does. A fleet of D devices (half meters, half vehicles) reports once a
 minute; batches of B readings take that stream in order, so a batch holds min(B, D)
 devices. Per cell the first batch is an untimed warm-up (it creates the status rows);
-then wall time and CPU (this process; the PostgreSQL server tree) per reading.
+then wall time, CPU (this process; the PostgreSQL server tree) and WAL bytes per reading.
 
     .venv/bin/python -m bench.merge_cost --batch-sizes 1000 5000 20000 --devices 100 2000 20000
 """
@@ -47,6 +47,7 @@ class Cell:
     wall_us: list[float]
     loader_cpu_us: list[float]
     postgres_cpu_us: list[float]
+    wal_bytes: list[float]
 
     def row(self) -> str:
         def fig(values: list[float]) -> str:
@@ -56,13 +57,22 @@ class Cell:
         return (
             f"{self.batch:>7,} {self.devices:>8,} {per_batch:>11,} {self.readings:>9,} "
             f"{fig(self.wall_us):>22} {fig(self.postgres_cpu_us):>22} {fig(self.loader_cpu_us):>22}"
+            f" {statistics.median(self.wal_bytes):>9.0f}"
         )
 
 
 HEADER = (
     f"{'batch':>7} {'devices':>8} {'dev/batch':>11} {'timed':>9} "
-    f"{'wall us/reading':>22} {'postgres cpu us/rd':>22} {'loader cpu us/rd':>22}"
+    f"{'wall us/reading':>22} {'postgres cpu us/rd':>22} {'loader cpu us/rd':>22} {'WAL B/rd':>9}"
 )
+WAL_LSN = sql.SQL("SELECT pg_current_wal_lsn() - '0/0'::pg_lsn")
+
+
+def wal_position(admin_url: str) -> int:
+    """Bytes of WAL written since the server's first (bench-only SQL, like bench/database.py)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        row = conn.execute(WAL_LSN).fetchone()
+    return int(str(row[0])) if row else 0
 
 
 def build_batches(batch: int, devices: int, count: int, start: datetime) -> list[Batch]:
@@ -110,13 +120,17 @@ def measure(
     wall: list[float] = []
     loader: list[float] = []
     postgres: list[float] = []
+    wal: list[float] = []
     for _ in range(args.repetitions):
         db.truncate()
+        lsn = wal_position(db.url)
         w, c, p = asyncio.run(_write(writer_url, batches, pid))
+        # The warm-up batch's WAL is in this too: per reading over every batch written.
+        wal.append((wal_position(db.url) - lsn) / (batch * count))
         wall.append(w * 1e6 / timed)
         loader.append(c * 1e6 / timed)
         postgres.append(p * 1e6 / timed)
-    return Cell(batch, devices, timed, wall, loader, postgres)
+    return Cell(batch, devices, timed, wall, loader, postgres, wal)
 
 
 # Bench-only SQL (owner's rights, no application path), as in bench/database.py.
