@@ -129,6 +129,7 @@ def test_reads_come_from_the_standby_with_its_lag(deployment: Deployment) -> Non
     r = eventually(lambda: d.ok("/v1/vehicles/v-replicated/status"), "replayed")
     assert r.headers["X-Read-Source"] == "standby"
     assert float(r.headers["X-Replica-Lag-Seconds"]) >= 0
+    print(f"\nreplay lag seen on the standby: {r.headers['X-Replica-Lag-Seconds']} s")
     _replay(d.standby, "pause")
     try:
         _add_vehicle(d.primary, "v-not-yet")
@@ -136,6 +137,11 @@ def test_reads_come_from_the_standby_with_its_lag(deployment: Deployment) -> Non
         r = d.get("/v1/vehicles/v-not-yet/status")
         assert r.status_code == 404, "this read did not come from the paused standby"
         assert r.headers["X-Read-Source"] == "standby"
+        lagging = eventually(
+            lambda: (lag := float(d.get("/healthz").headers["X-Replica-Lag-Seconds"])) > 0.5 and lag,
+            "the paused standby reports a growing replay lag",
+        )
+        print(f"replay lag seen while the standby's replay was paused: {lagging:.3f} s")
     finally:
         _replay(d.standby, "resume")
     eventually(lambda: d.get("/v1/vehicles/v-not-yet/status").status_code == 200, "replay resumed")
