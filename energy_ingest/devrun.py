@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import signal
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from devstack import DevstackError, Stack
 from devstack.standby import PostgresStandby
@@ -34,6 +37,28 @@ class DevOptions:
 
 def _say(text: str) -> None:
     print(f"[dev] {text}", flush=True)
+
+
+def _lock_data_dir(data: Path) -> IO[str] | None:
+    """Hold ``<dir>/dev.lock`` for this process's life (the kernel drops it when we die).
+
+    A second `energy-ingest dev` on the same folder would take the first one's running
+    services for leftovers and stop them; it is refused instead, in one line."""
+    data.mkdir(parents=True, exist_ok=True)
+    handle = (data / "dev.lock").open("a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        _say(f"another `energy-ingest dev` (pid {holder}) is running on {data}; stop it first, or pass --dir")
+        return None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
 
 
 def read_from_standby(env: dict[str, str], primary_port: int, standby_port: int) -> dict[str, str]:
@@ -63,7 +88,9 @@ def _supervisor(opts: DevOptions, run_dir: Path) -> Supervisor:
     sup.add("gateway", ["gateway"], {}, ((opts.gateway_port, "stop it or pass --gateway-port"),))
     for i in range(opts.consumers):
         port = opts.metrics_port + i
-        sup.add(f"consumer-{i + 1}", ["consumer"], {}, ((port, "stop it or pass --metrics-port"),))
+        sup.add(
+            f"consumer-{i + 1}", ["consumer"], {}, ((port, "stop it or pass --metrics-port"),), can_halt=True
+        )
     # Drops history older than RETENTION_DAYS (idle when unset) under its own login.
     sup.add("retention", ["retention"], {})
     sup.add("analytics", ["analytics"], {}, ((opts.analytics_port, "stop it or pass --analytics-port"),))
@@ -80,6 +107,9 @@ def run_dev(opts: DevOptions) -> int:
     """
     data = Path(opts.data_dir).resolve()
     started = time.monotonic()
+    lock = _lock_data_dir(data)
+    if lock is None:
+        return 1
     mismatch = other_kafka_layout(data, opts.kafka_brokers)
     if mismatch:
         _say(mismatch)

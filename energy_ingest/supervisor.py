@@ -52,7 +52,7 @@ class RestartPolicy:
     first_delay_s: float = 1.0
     max_delay_s: float = 30.0
     stable_after_s: float = 30.0  # a run at least this long resets the back-off
-    halt_codes: frozenset[int] = HALT_EXIT_CODES
+    halt_codes: frozenset[int] = HALT_EXIT_CODES  # for services added with can_halt=True
 
     def delay(self, crashes_in_a_row: int) -> float:
         """The wait before restart number ``crashes_in_a_row`` (1, 2, ...)."""
@@ -74,6 +74,7 @@ class Service:
     args: list[str]
     env: Mapping[str, str]
     ports: tuple[tuple[int, str], ...] = ()  # (port, hint) pairs it will listen on
+    can_halt: bool = False  # its halt codes mean "stopped on purpose" (the consumer's exit 3)
     process: Child | None = None
     state: State = State.STOPPED
     started_at: float = 0.0
@@ -121,10 +122,17 @@ class Supervisor:
         self.on_change: Callable[[Supervisor], None] | None = None
 
     def add(
-        self, name: str, args: list[str], env: Mapping[str, str], ports: tuple[tuple[int, str], ...] = ()
+        self,
+        name: str,
+        args: list[str],
+        env: Mapping[str, str],
+        ports: tuple[tuple[int, str], ...] = (),
+        *,
+        can_halt: bool = False,
     ) -> Service:
-        """Register a service (started by :meth:`start`)."""
-        service = Service(name, args, env, ports)
+        """Register a service (started by :meth:`start`). Only a ``can_halt`` service's halt
+        codes keep it down: for the others (uvicorn exits 3 when it cannot bind) they are crashes."""
+        service = Service(name, args, env, ports, can_halt=can_halt)
         self.services.append(service)
         return service
 
@@ -176,7 +184,7 @@ class Supervisor:
         service.last_exit = code
         service.history.append(describe_exit(code))
         self.pidfile(service).unlink(missing_ok=True)
-        if code in self.policy.halt_codes:
+        if service.can_halt and code in self.policy.halt_codes:
             service.state = State.HALTED
             tail = service.process.tail(12) if service.process is not None else ""
             self._say(

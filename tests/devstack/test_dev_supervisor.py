@@ -138,6 +138,20 @@ def test_a_killed_consumer_is_restarted_and_the_rest_keeps_running(dev: Dev) -> 
     assert dev.proc.poll() is None
 
 
+def test_a_second_dev_on_the_same_folder_is_refused(dev: Dev) -> None:
+    dev.wait_for("[dev] stack ready", 240)
+    before = {name: dev.pid_of(name) for name in ("gateway", "analytics")}
+    second = subprocess.run(dev.argv(), capture_output=True, text=True, timeout=60, check=False)
+    assert second.returncode == 1
+    assert dev.proc is not None
+    assert second.stdout.strip().splitlines() == [
+        f"[dev] another `energy-ingest dev` (pid {dev.proc.pid}) is running on {dev.dir}; "
+        "stop it first, or pass --dir"
+    ]
+    assert {name: dev.pid_of(name) for name in before} == before
+    assert all(_alive(pid) for pid in before.values()), "the second dev stopped the first one's services"
+
+
 def test_with_pg_replica_the_analytics_api_reads_the_standby(dev: Dev) -> None:
     dev.wait_for("[dev] stack ready", 240)
     env = dict(

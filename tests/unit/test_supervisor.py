@@ -65,7 +65,7 @@ class Harness:
 def h(tmp_path: Path) -> Harness:
     harness = Harness(tmp_path)
     for name in ("gateway", "consumer-1", "analytics"):
-        harness.sup.add(name, [name], {})
+        harness.sup.add(name, [name], {}, can_halt=name.startswith("consumer"))
     harness.sup.start()
     return harness
 
@@ -114,12 +114,19 @@ def test_a_deliberate_halt_stays_down_and_is_reported_loudly(h: Harness) -> None
     assert [s.name for s in h.sup.running()] == ["gateway", "analytics"]
 
 
+def test_exit_3_of_a_service_that_cannot_halt_is_a_crash(h: Harness) -> None:
+    h.latest("gateway").code = 3  # uvicorn's exit code when it cannot bind its port
+    h.advance(0.1)
+    assert h.sup.services[0].state.value == State.WAITING.value
+    assert "gateway crashed (exit 3)" in h.lines[-1]
+
+
 def test_pid_files_follow_the_children(h: Harness) -> None:
     files = {p.name: int(p.read_text()) for p in h.sup.run_dir.glob("*.pid")}
     assert files == {f"{n}.pid": h.latest(n).pid for n in ("gateway", "consumer-1", "analytics")}
-    h.latest("analytics").code = 3
+    h.latest("consumer-1").code = 3
     h.advance(0.1)
-    assert not (h.sup.run_dir / "analytics.pid").exists()
+    assert not (h.sup.run_dir / "consumer-1.pid").exists()
     h.sup.stop()
     assert list(h.sup.run_dir.glob("*.pid")) == []
     assert all(c.stopped for cs in h.children.values() for c in cs)
