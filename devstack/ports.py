@@ -39,7 +39,7 @@ def _command_line(pid: int) -> str:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return "?"
-    return raw.replace(b"\0", b" ").decode(errors="replace").strip() or "?"
+    return " ".join(raw.replace(b"\0", b" ").decode(errors="replace").split()) or "?"  # one line
 
 
 def port_holder(port: int) -> tuple[int, str] | None:
