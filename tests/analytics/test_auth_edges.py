@@ -19,19 +19,26 @@ from common.tokens import Scope, issue
 from devstack import free_port
 from energy_ingest.procs import ServiceProcess, wait_http
 
-from .support import SECRET, Database
+from .support import SECRET, Database, create_database
 
 LIMIT = 64 * 1024
 PROMPT_S = 3.0
 
 
 @pytest.fixture(scope="module")
-def api(main_db: Database) -> Iterator[str]:
-    """An analytics API process on the main database; yields its ``host:port``."""
+def edges_db(pg_admin_url: str) -> Database:
+    """A database of its own: these tests write mappings, which the main data set's
+    expected rankings know nothing of."""
+    return create_database(pg_admin_url, "analytics_auth_edges")
+
+
+@pytest.fixture(scope="module")
+def api(edges_db: Database) -> Iterator[str]:
+    """An analytics API process on its own database; yields its ``host:port``."""
     port = free_port()
     env = {
-        "ANALYTICS_DATABASE_URL": main_db.reader,
-        "MAPPING_DATABASE_URL": main_db.mapper,
+        "ANALYTICS_DATABASE_URL": edges_db.reader,
+        "MAPPING_DATABASE_URL": edges_db.mapper,
         "AUTH_SECRET": SECRET,
         "ANALYTICS_PORT": str(port),
         "LOG_LEVEL": "WARNING",
