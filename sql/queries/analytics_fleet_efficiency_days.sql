@@ -66,14 +66,21 @@ ac_whole AS (
     CROSS JOIN win
     WHERE c.sd < c.ed AND d.day >= win.ds AND d.day < win.de
     UNION ALL
-    -- hours outside the window's whole days (no segment has a whole day there): one pass
-    -- over those hours for the whole fleet
+    -- hours before and after the window's whole days (no segment has a whole day there):
+    -- each segment's hours there, both bounds in the index condition
     SELECT c.vehicle_id, h.kwh_consumed_ac, h.samples
     FROM cut c
-    JOIN meter_hourly h ON h.meter_id = c.meter_id AND h.hour >= c.hs AND h.hour < c.he
     CROSS JOIN win
-    WHERE (h.hour >= %(from)s::timestamptz AND h.hour < least(win.ds, %(to)s::timestamptz))
-       OR (h.hour >= greatest(win.de, win.ds) AND h.hour < %(to)s::timestamptz)
+    JOIN meter_hourly h ON h.meter_id = c.meter_id
+        AND h.hour >= c.hs AND h.hour < least(c.he, win.ds)
+    WHERE h.hour >= %(from)s::timestamptz AND h.hour < least(win.ds, %(to)s::timestamptz)
+    UNION ALL
+    SELECT c.vehicle_id, h.kwh_consumed_ac, h.samples
+    FROM cut c
+    CROSS JOIN win
+    JOIN meter_hourly h ON h.meter_id = c.meter_id
+        AND h.hour >= greatest(c.hs, win.de, win.ds) AND h.hour < c.he
+    WHERE h.hour >= greatest(win.de, win.ds) AND h.hour < %(to)s::timestamptz
     UNION ALL
     -- hours inside the window's whole days: only segments cut there (a re-mapping), by key
     SELECT p.vehicle_id, x.kwh, x.n
