@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -140,8 +141,10 @@ def _rows_from_json(before: list[dict[str, Any]], after: list[dict[str, Any]]) -
     return rows
 
 
-def section(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[str]:
-    """The report's "Before and after" section, from saved runs."""
+def section(
+    before: list[dict[str, Any]], after: list[dict[str, Any]], notes: Sequence[str] = ()
+) -> list[str]:
+    """The report's "Before and after" section, from saved runs (``notes``: lines about them)."""
     from .report import markdown_table  # report imports this module
 
     return [
@@ -156,6 +159,7 @@ def section(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[s
         markdown_table(COMPARE_HEADER, _rows_from_json(before, after)),
         "",
         *EXPLAINED,
+        *[f"- {n}" for n in notes],
         "",
     ]
 
@@ -179,8 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--before", type=Path, nargs="+", required=True, help="runs on the old code")
     ap.add_argument("--after", type=Path, nargs="+", required=True, help="runs on the new code")
     ap.add_argument("--into", type=Path, required=True, help="the report to put the table into")
+    ap.add_argument("--note", action="append", default=[], help="a line about the runs (repeatable)")
     a = ap.parse_args(argv)
-    a.into.write_text(replace_section(a.into.read_text(), section(load(a.before), load(a.after))))
+    lines = section(load(a.before), load(a.after), a.note)
+    a.into.write_text(replace_section(a.into.read_text(), lines))
     print(f"before/after table written into {a.into}")
     return 0
 
