@@ -86,6 +86,7 @@ def test_compose_file_is_valid() -> None:
                 "CONSUMER_DB_PASSWORD",
                 "ANALYTICS_DB_PASSWORD",
                 "MAPPER_DB_PASSWORD",
+                "RETENTION_DB_PASSWORD",
                 "KAFKA_ADMIN_PASSWORD",
                 "GATEWAY_KAFKA_PASSWORD",
                 "CONSUMER_KAFKA_PASSWORD",
