@@ -11,7 +11,8 @@ import subprocess
 from pathlib import Path
 
 from devstack._process import say
-from devstack.errors import DevstackError, MissingToolError
+from devstack.apt import apt_install
+from devstack.errors import MissingToolError
 
 SERVICE_USER = "postgres"
 INSTALL_COMMAND = "apt-get update && apt-get install -y postgresql"
@@ -30,13 +31,7 @@ def server_bindir() -> Path:
     if not is_root():
         hint = f"sudo sh -c '{INSTALL_COMMAND}'"
         raise MissingToolError("PostgreSQL server (postgres, initdb)", hint)
-    say("PostgreSQL server not found: installing it with apt-get (once)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "postgresql"]):
-        result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-        if result.returncode != 0:
-            output = "\n".join((result.stdout + result.stderr).splitlines()[-20:])
-            raise DevstackError(f"`{' '.join(argv)}` failed:\n{output}")
+    apt_install("postgresql", "PostgreSQL server not found", recommends=True)
     found = _find_bindir()
     if found is None:
         raise MissingToolError("PostgreSQL server (postgres, initdb)", INSTALL_COMMAND)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
-from devstack._process import say
-from devstack.errors import DevstackError, MissingToolError
+from devstack.apt import apt_install
+from devstack.errors import MissingToolError
 from devstack.postgres_install import is_root
 
 PACKAGE = "prometheus"
@@ -27,13 +25,7 @@ def prometheus_binaries() -> tuple[Path, Path]:
         return found
     if not is_root():
         raise MissingToolError(_TOOL, f"sudo sh -c '{INSTALL_COMMAND}'")
-    say("Prometheus not found: installing Debian's package with apt-get (once)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "update"], ["apt-get", "install", "-y", "--no-install-recommends", PACKAGE]):
-        result = subprocess.run(argv, capture_output=True, text=True, env=env, check=False)
-        if result.returncode != 0:
-            output = "\n".join((result.stdout + result.stderr).splitlines()[-20:])
-            raise DevstackError(f"`{' '.join(argv)}` failed:\n{output}")
+    apt_install(PACKAGE, "Prometheus not found")
     found = _find()
     if found is None:
         raise MissingToolError(_TOOL, INSTALL_COMMAND)
