@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from devstack.errors import ServiceStartError
@@ -104,6 +104,27 @@ class ManagedProcess:
             )
         self.pidfile.write_text(f"{self._proc.pid}\n")
         atexit.register(self._stop_at_exit)
+
+    def wait_ready(
+        self, probe: Callable[[], str | None], *, timeout: float, log: Path, every: float = 0.2
+    ) -> None:
+        """Poll ``probe`` (None: ready; else what it saw) until the child is ready.
+
+        A child that exits first, or one not ready within ``timeout`` s, is killed and a
+        ServiceStartError carries the last thing the probe saw and the tail of ``log``."""
+        deadline = time.monotonic() + timeout
+        while True:
+            if not self.running():
+                code = self.exit_code()
+                self.kill()
+                raise ServiceStartError(self.name, f"it exited with code {code}", tail(log))
+            seen = probe()
+            if seen is None:
+                return
+            if time.monotonic() > deadline:
+                self.kill()
+                raise ServiceStartError(self.name, f"not ready within {timeout:.0f} s ({seen})", tail(log))
+            time.sleep(every)
 
     def _stop_at_exit(self) -> None:
         """Last resort when the interpreter exits with the child still running."""

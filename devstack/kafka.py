@@ -10,7 +10,6 @@ import secrets
 import signal
 import socket
 import subprocess
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -19,8 +18,8 @@ from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
-from devstack._process import ManagedProcess, tail
-from devstack.errors import DevstackError, ServiceStartError
+from devstack._process import ManagedProcess
+from devstack.errors import DevstackError
 from devstack.kafka_jars import LOG4J2_CONFIG, java_executable, kafka_libs
 
 JVM_HEAP = ("-Xms256m", "-Xmx512m")
@@ -261,32 +260,17 @@ class KafkaBroker:
 
     def wait_ready(self) -> None:
         """Until this node serves metadata (and lists groups) to the admin; kills it on failure."""
-        deadline = time.monotonic() + self.startup_timeout
-        last_error = "no answer yet"
         with ThreadPoolExecutor(1, thread_name_prefix="kafka-probe") as pool:
-            while True:
-                if not self.is_running():
-                    code = self._process.exit_code()
-                    self._process.kill()
-                    raise ServiceStartError(
-                        "kafka", f"the broker exited with code {code}", tail(self.log_file)
-                    )
+
+            def probe() -> str | None:
                 # A plain connect first: aiokafka logs an ERROR per refused attempt.
                 # asyncio.run in a worker thread: callers may have their own loop running.
                 error = _port_closed(self.port)
                 if error is None:
                     error = pool.submit(asyncio.run, _probe(self.client_kwargs())).result()
-                if error is None:
-                    return
-                last_error = error
-                if time.monotonic() > deadline:
-                    self._process.kill()
-                    raise ServiceStartError(
-                        "kafka",
-                        f"no metadata within {self.startup_timeout:.0f} s ({last_error})",
-                        tail(self.log_file),
-                    )
-                time.sleep(0.5)
+                return error
+
+            self._process.wait_ready(probe, timeout=self.startup_timeout, log=self.log_file, every=0.5)
 
 
 def _port_closed(port: int) -> str | None:

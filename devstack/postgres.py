@@ -7,15 +7,14 @@ import secrets
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
 from psycopg import sql
 
-from devstack._process import ManagedProcess, is_live_pid, tail
-from devstack.errors import DevstackError, ServiceStartError
+from devstack._process import ManagedProcess, is_live_pid
+from devstack.errors import DevstackError
 from devstack.postgres_install import (
     SERVICE_USER,
     ensure_service_user,
@@ -196,29 +195,14 @@ class PostgresServer:
         scratch.rename(self.cluster_dir)
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        last_error = "no answer yet"
-        while True:
-            if not self.is_running():
-                code = self._process.exit_code()
-                self._process.kill()
-                raise ServiceStartError(
-                    "postgres", f"the server exited with code {code}", tail(self.log_file)
-                )
+        def probe() -> str | None:
             try:
                 with psycopg.connect(self.url("postgres"), connect_timeout=2) as conn:
-                    if conn.execute("SELECT 1").fetchone() == (1,):
-                        return
+                    return None if conn.execute("SELECT 1").fetchone() == (1,) else "SELECT 1 failed"
             except psycopg.OperationalError as exc:
-                last_error = str(exc).strip()
-            if time.monotonic() > deadline:
-                self._process.kill()
-                raise ServiceStartError(
-                    "postgres",
-                    f"no answer within {self.startup_timeout:.0f} s ({last_error})",
-                    tail(self.log_file),
-                )
-            time.sleep(0.2)
+                return str(exc).strip()
+
+        self._process.wait_ready(probe, timeout=self.startup_timeout, log=self.log_file)
 
     def _create_database(self) -> None:
         with psycopg.connect(self.url("postgres"), autocommit=True) as conn:

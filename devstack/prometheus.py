@@ -12,13 +12,12 @@ import json
 import os
 import signal
 import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from devstack._process import ManagedProcess, tail
-from devstack.errors import DevstackError, ServiceStartError
+from devstack._process import ManagedProcess
+from devstack.errors import DevstackError
 from devstack.prometheus_install import prometheus_binaries, promtool
 
 ALERT_RULES = Path(__file__).resolve().parent.parent / "ops" / "prometheus" / "alerts.yml"
@@ -184,30 +183,14 @@ class PrometheusServer:
         self._process.kill()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        last_error = "no answer yet"
-        while True:
-            if not self.is_running():
-                code = self._process.exit_code()
-                self._process.kill()
-                raise ServiceStartError(
-                    "prometheus", f"the server exited with code {code}", tail(self.log_file)
-                )
+        def probe() -> str | None:
             try:
                 status = self._request("GET", "/-/ready", timeout=2)
-                if status == 200:
-                    return
-                last_error = f"HTTP {status}"
             except (OSError, http.client.HTTPException) as exc:
-                last_error = str(exc)
-            if time.monotonic() > deadline:
-                self._process.kill()
-                raise ServiceStartError(
-                    "prometheus",
-                    f"not ready within {self.startup_timeout:.0f} s ({last_error})",
-                    tail(self.log_file),
-                )
-            time.sleep(0.2)
+                return str(exc)
+            return None if status == 200 else f"HTTP {status}"
+
+        self._process.wait_ready(probe, timeout=self.startup_timeout, log=self.log_file)
 
     def _request(self, method: str, path: str, timeout: float) -> int:
         """The HTTP status of ``method path`` on the server."""

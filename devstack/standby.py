@@ -13,14 +13,13 @@ import os
 import shutil
 import signal
 import subprocess
-import time
 from pathlib import Path
 from urllib.parse import quote
 
 import psycopg
 
-from devstack._process import ManagedProcess, tail
-from devstack.errors import DevstackError, ServiceStartError
+from devstack._process import ManagedProcess
+from devstack.errors import DevstackError
 from devstack.postgres import REPLICATION_SETTINGS, SETTINGS, SUPERUSER, PostgresServer
 from devstack.postgres_install import (
     SERVICE_USER,
@@ -115,23 +114,12 @@ class PostgresStandby:
         scratch.rename(self.cluster_dir)
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.startup_timeout
-        last = "no answer yet"
-        while time.monotonic() < deadline:
-            if not self.is_running():
-                code = self._process.exit_code()
-                self._process.kill()
-                raise ServiceStartError("postgres-standby", f"exited with code {code}", tail(self.log_file))
+        def probe() -> str | None:
             try:
                 with psycopg.connect(self.url("postgres"), connect_timeout=2) as conn:
                     row = conn.execute("SELECT pg_is_in_recovery()").fetchone()
-                    if row == (True,):
-                        return
-                    last = "the server is not in recovery (not a standby)"
             except psycopg.OperationalError as exc:
-                last = str(exc).strip()
-            time.sleep(0.2)
-        self._process.kill()
-        raise ServiceStartError(
-            "postgres-standby", f"no answer within {self.startup_timeout:.0f} s ({last})", tail(self.log_file)
-        )
+                return str(exc).strip()
+            return None if row == (True,) else "the server is not in recovery (not a standby)"
+
+        self._process.wait_ready(probe, timeout=self.startup_timeout, log=self.log_file)
