@@ -6,7 +6,9 @@ from typing import Literal
 
 METER_TOPIC = "telemetry.meter.v1"
 VEHICLE_TOPIC = "telemetry.vehicle.v1"
-ALL_TOPICS = (METER_TOPIC, VEHICLE_TOPIC)
+# OCPP transaction steps (schemas.sessions); the energy travels on the meter topic.
+SESSION_TOPIC = "telemetry.session.v1"
+ALL_TOPICS = (METER_TOPIC, VEHICLE_TOPIC, SESSION_TOPIC)
 
 
 def topic_for(reading_type: Literal["meter", "vehicle"]) -> str:
