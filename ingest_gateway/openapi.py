@@ -18,6 +18,12 @@ METER_EXAMPLE = {
     "voltage": 240,
     "timestamp": "2023-10-27T10:00:00Z",
 }
+METER_REGISTER_EXAMPLE = {
+    "type": "meter",
+    "meterId": "cp-7:1",
+    "kwhRegisterAc": 18234.125,
+    "timestamp": "2023-10-27T10:00:00Z",
+}
 VEHICLE_EXAMPLE = {
     "type": "vehicle",
     "vehicleId": "v-tesla-01",
@@ -50,6 +56,10 @@ def ingest_request_body(max_records: int) -> dict[str, Any]:
                     "schema": one_or_many,
                     "examples": {
                         "meter": {"value": METER_EXAMPLE},
+                        "meterRegister": {
+                            "summary": "a meter's lifetime register instead of the interval energy",
+                            "value": METER_REGISTER_EXAMPLE,
+                        },
                         "vehicle": {"value": VEHICLE_EXAMPLE},
                         "batch": {"value": [METER_EXAMPLE, VEHICLE_EXAMPLE]},
                     },
@@ -60,6 +70,7 @@ def ingest_request_body(max_records: int) -> dict[str, Any]:
                         [
                             '{"type":"meter","meterId":"m-123","kwhConsumedAc":50.5,"voltage":240,"timestamp":"2023-10-27T10:00:00Z"}',
                             '{"type":"meter","meterId":"m-123","kwhConsumedAc":1.5,"voltage":241,"timestamp":"2023-10-27T10:01:00Z"}',
+                            '{"type":"meter","meterId":"cp-7:1","kwhRegisterAc":18234.125,"timestamp":"2023-10-27T10:01:00Z"}',
                         ]
                     ),
                 },

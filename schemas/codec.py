@@ -43,9 +43,13 @@ def encode_kafka_value(reading: MeterReading | VehicleReading, received_at_ms: i
     """The Kafka value for a validated reading: its JSON with ``receivedAt`` appended.
 
     Serialised by pydantic's own serializer (timestamps are UTC, written with ``Z``) and
-    spliced, which is about 1.5 us a reading cheaper than dumping a dict.
+    spliced, which is about 1.5 us a reading cheaper than dumping a dict. Absent optional
+    fields (a meter's unused one of ``kwhConsumedAc``/``kwhRegisterAc``, an unmeasured
+    ``voltage``) are left out, so an interval reading's value is the same bytes as before
+    registers existed (``exclude_none`` costs about 0.1 us).
     """
-    return reading.__pydantic_serializer__.to_json(reading)[:-1] + b',"receivedAt":%d}' % received_at_ms
+    body = reading.__pydantic_serializer__.to_json(reading, exclude_none=True)
+    return body[:-1] + b',"receivedAt":%d}' % received_at_ms
 
 
 def validate_reading_json(raw: bytes | str, clock: ValidationClock) -> MeterReading | VehicleReading:

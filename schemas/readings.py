@@ -5,7 +5,14 @@ Physical bounds, documented here because they are part of the contract:
 - ids: 1 to 64 characters of letters, digits and ``._:-``;
 - energies (``kwhConsumedAc``, ``kwhDeliveredDc``): kWh of the reporting interval,
   0 to 1,000 kWh (a one-minute interval above that is a broken counter, not a charger);
+- ``kwhRegisterAc``: a meter's lifetime import register (OCPP
+  ``Energy.Active.Import.Register``, a smart meter's total), 0 to 1e9 kWh (a million MWh:
+  more than any charger's life). A meter reading carries exactly one of ``kwhConsumedAc``
+  or ``kwhRegisterAc``; the energy of a register reading is derived from the meter's
+  previous register reading in time order when stored (docs/registers.md);
 - ``voltage``: AC RMS volts, 0 to 1,000 V (covers 120 V to 480 V three-phase with margin);
+  optional on a meter reading (absent or null: not measured; OCPP chargers often send no
+  Voltage measurand) and then stored as NULL, never invented;
 - ``soc``: state of charge, 0 to 100 %;
 - ``batteryTemp``: -50 to 120 degrees Celsius;
 - ``timestamp``: RFC 3339 with an offset (a naive time is rejected), normalised to UTC,
@@ -25,10 +32,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
 
 ID_PATTERN = r"^[A-Za-z0-9._:\-]{1,64}$"
 KWH_MAX = 1000.0
+KWH_REGISTER_MAX = 1e9
 VOLTAGE_MAX_V = 1000.0
 BATTERY_TEMP_MIN_C = -50.0
 BATTERY_TEMP_MAX_C = 120.0
@@ -81,6 +90,8 @@ DeviceId = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=64)
 # Normalised to UTC and judged against the receiver's clock by ``schemas.clock``.
 Timestamp = AwareDatetime
 Energy = Annotated[float, Field(ge=0.0, le=KWH_MAX)]
+RegisterEnergy = Annotated[float, Field(ge=0.0, le=KWH_REGISTER_MAX)]
+Voltage = Annotated[float, Field(ge=0.0, le=VOLTAGE_MAX_V)]
 
 _MODEL_CONFIG = ConfigDict(
     extra="forbid",
@@ -91,16 +102,46 @@ _MODEL_CONFIG = ConfigDict(
 )
 
 
+ENERGY_MISSING = "meter_energy_missing"
+ENERGY_EXCLUSIVE = "meter_energy_exclusive"
+"""Error types of the exactly-one rule, reported at ``kwhConsumedAc``."""
+
+
 class MeterReading(BaseModel):
-    """A smart meter's AC reading for one interval."""
+    """A smart meter's AC reading: the interval's energy or the lifetime register.
+
+    Exactly one of ``kwhConsumedAc`` (kWh of the interval ending at ``timestamp``) and
+    ``kwhRegisterAc`` (the lifetime register at ``timestamp``). ``kwhRegisterAc`` is
+    declared first so that the rule, checked on ``kwhConsumedAc``, sees it: an error
+    ``meter_energy_missing`` or ``meter_energy_exclusive`` at ``kwhConsumedAc``.
+    """
 
     model_config = _MODEL_CONFIG
 
     type: Literal["meter"]
     meterId: DeviceId
-    kwhConsumedAc: Energy
-    voltage: Annotated[float, Field(ge=0.0, le=VOLTAGE_MAX_V)]
+    kwhRegisterAc: RegisterEnergy | None = None
+    kwhConsumedAc: Energy | None = Field(default=None, validate_default=True)
+    voltage: Voltage | None = None
     timestamp: Timestamp
+
+    @field_validator("kwhConsumedAc")
+    @classmethod
+    def _exactly_one_energy(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if "kwhRegisterAc" not in info.data:
+            return value  # kwhRegisterAc itself was invalid: that error is the one to report
+        register = info.data["kwhRegisterAc"]
+        if value is None and register is None:
+            raise PydanticCustomError(
+                ENERGY_MISSING,
+                "a meter reading needs kwhConsumedAc (kWh of the interval)"
+                " or kwhRegisterAc (the lifetime register, kWh)",
+            )
+        if value is not None and register is not None:
+            raise PydanticCustomError(
+                ENERGY_EXCLUSIVE, "kwhConsumedAc and kwhRegisterAc exclude each other: send one of them"
+            )
+        return value
 
     @property
     def device_id(self) -> str:
