@@ -5,8 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from aiokafka.structs import TopicPartition
+
+if TYPE_CHECKING:
+    from consumer.sessions import SessionRow
 
 MeterRow = tuple[str, datetime, float, float, datetime | None, int, int]
 VehicleRow = tuple[str, datetime, float, float, float, datetime | None, int, int]
@@ -36,6 +40,7 @@ class Batch:
     generation: int
     meters: list[MeterRow] = field(default_factory=list)
     vehicles: list[VehicleRow] = field(default_factory=list)
+    sessions: list[SessionRow] = field(default_factory=list)  # telemetry.session.v1 events
     rejects: list[Reject] = field(default_factory=list)
     next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
     expected: dict[TopicPartition, int | None] = field(default_factory=dict)
@@ -45,4 +50,4 @@ class Batch:
 
     @property
     def messages(self) -> int:
-        return len(self.meters) + len(self.vehicles) + len(self.rejects)
+        return len(self.meters) + len(self.vehicles) + len(self.sessions) + len(self.rejects)

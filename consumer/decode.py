@@ -9,8 +9,10 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from consumer.batch import Batch, Reject
+from consumer.sessions import add_session
 from schemas import METER_TOPIC, VEHICLE_TOPIC, KafkaDecoder, MeterMessage, decode_kafka_value
 from schemas.clock import rule_of
+from schemas.topics import SESSION_TOPIC
 
 MAX_DETAIL = 2000
 
@@ -52,6 +54,9 @@ def add_records(
     received_at: dict[int, datetime] = {}
     for rec in records:
         raw: bytes = rec.value if rec.value is not None else b""
+        if rec.topic == SESSION_TOPIC:  # OCPP transaction steps, not readings
+            add_session(batch, rec, raw)
+            continue
         reject = None
         try:
             msg = decode_value(raw, rec.timestamp)

@@ -18,6 +18,7 @@ from aiokafka.structs import TopicPartition
 
 from consumer.batch import Batch
 from consumer.errors import DatabaseRejectedError, FencedError, RecoverableError, StalePartition
+from consumer.sessions import store_sessions
 from sql import query
 
 METER_TYPES = ["text", "timestamptz", "float8", "float8", "timestamptz", "int4", "int8"]
@@ -46,6 +47,7 @@ class WriteResult:
     meters: int
     vehicles: int
     rejects: int
+    sessions: int = 0  # charging sessions the batch's session events touched
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,12 +180,14 @@ class BatchWriter:
         try:
             conn = await self._connection()
             async with conn.transaction():
-                meters = vehicles = 0
+                meters = vehicles = sessions = 0
                 async with conn.cursor() as cur:
                     if batch.meters:
                         meters = await self._merge(cur, "meter", METER_TYPES, batch.meters)
                     if batch.vehicles:
                         vehicles = await self._merge(cur, "vehicle", VEHICLE_TYPES, batch.vehicles)
+                    if batch.sessions:
+                        sessions = await store_sessions(cur, batch.sessions)
                     if batch.rejects:
                         await cur.executemany(
                             query("insert_rejects"),
@@ -195,7 +199,7 @@ class BatchWriter:
                     await self._store_offsets(cur, batch)
         except psycopg.Error as exc:
             raise await self._translate(exc) from exc
-        return WriteResult(meters, vehicles, len(batch.rejects))
+        return WriteResult(meters, vehicles, len(batch.rejects), sessions)
 
     async def _merge(self, cur: Cursor, kind: str, types: list[str], rows: Sequence[Sequence[object]]) -> int:
         async with cur.copy(query(f"copy_stage_{kind}")) as copy:
