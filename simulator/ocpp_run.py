@@ -171,13 +171,16 @@ def main(args: argparse.Namespace) -> int:
         sys.exit(f"simulate: cannot issue charger tokens ({exc}); set AUTH_SECRET or AUTH_KEYS")
     gateway = env.get("GATEWAY_URL", "http://127.0.0.1:3000")
     readings = [r for cp in fleet for r in vehicle_readings(cp)]
+    size = max(1, args.batch_size)
     bodies = [
-        (len(c), orjson.dumps(c)) for c in (readings[i : i + 500] for i in range(0, len(readings), 500))
+        (len(c), orjson.dumps(c)) for c in (readings[i : i + size] for i in range(0, len(readings), size))
     ]
     rejected = 0
     if not args.no_vehicles:
         token = env.get("INGEST_TOKEN")
-        posted = asyncio.run(post_all(f"{gateway}/v1/ingest", token, bodies, progress=False))
+        posted = asyncio.run(
+            post_all(f"{gateway}/v1/ingest", token, bodies, args.concurrency, progress=False)
+        )
         print(f"vehicles' DC over HTTP: {posted.line()}")
         rejected = posted.rejected
     frames: list[tuple[str, str]] | None = [] if args.transcript else None
