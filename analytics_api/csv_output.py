@@ -24,6 +24,11 @@ def _cell(value: object) -> str:
     return str(value)
 
 
+def wants_csv(fmt: str | None, accept: str | None) -> bool:
+    """CSV when ``?format=csv``, or without ``format`` when the Accept header asks for text/csv."""
+    return fmt == "csv" or (fmt is None and accept is not None and "text/csv" in accept.lower())
+
+
 def csv_response(
     points: Sequence[BaseModel], columns: Sequence[str], filename: str, headers: dict[str, str]
 ) -> Response:

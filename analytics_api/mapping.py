@@ -9,7 +9,13 @@ Ranges are half-open ``[valid_from, valid_to)``; ``None`` ends are unbounded. Ru
   would rewrite history and is refused (:class:`MappingConflictError`);
 - mapping to the vehicle already mapped changes nothing (idempotent).
 
-Concurrent changes of one meter are serialised by a transaction-scoped advisory lock.
+These rules are about manual ranges only. Ranges derived from OCPP sessions (``source``
+``ocpp``, written by the consumer: docs/sessions.md) never overlap a manual one: a manual
+change clears the meter's session ranges and recomputes them around the manual ranges in
+the same transaction, so the manual mapping wins wherever the two meet.
+
+Concurrent changes of one meter (manual, or the consumer's session ranges) are serialised
+by a transaction-scoped advisory lock.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ class MappingRange:
     valid_from: datetime | None
     valid_to: datetime | None
     created_at: datetime
+    source: str = "manual"
+    transaction_id: str | None = None  # of the session an 'ocpp' range derives from
 
     def contains(self, t: datetime) -> bool:
         """Whether the range is in force at ``t``."""
@@ -87,7 +95,13 @@ def _check(meter_id: str, vehicle_id: str, valid_from: datetime | None) -> None:
 
 def _range(row: dict[str, Any]) -> MappingRange:
     return MappingRange(
-        row["meter_id"], row["vehicle_id"], row["valid_from"], row["valid_to"], row["created_at"]
+        row["meter_id"],
+        row["vehicle_id"],
+        row["valid_from"],
+        row["valid_to"],
+        row["created_at"],
+        row.get("source", "manual"),
+        row.get("transaction_id"),
     )
 
 
@@ -115,38 +129,56 @@ async def set_mapping(
     start = valid_from.astimezone(UTC) if valid_from is not None else None
     async with conn.transaction(), conn.cursor(row_factory=dict_row) as cur:
         await cur.execute(query("analytics_mapping_lock"), {"meter_id": meter_id})
-        await cur.execute(query("analytics_mapping_list"), {"meter_id": meter_id})
-        ranges = [_range(r) for r in await cur.fetchall()]
-        latest = ranges[0] if ranges else None
-        params = {"meter_id": meter_id, "vehicle_id": vehicle_id}
-        if latest is None:  # a first mapping: all time unless told otherwise
-            await cur.execute(query("analytics_mapping_insert"), {**params, "valid_from": start})
-            return MappingChange(_range(await _one(cur)), None, changed=True)
-        at = start or (now or datetime.now(UTC)).astimezone(UTC)
-        if latest.valid_to is None and latest.vehicle_id == vehicle_id:
-            if start is None or latest.valid_from is None or start >= latest.valid_from:
-                return MappingChange(latest, None, changed=False)
+        await cur.execute(query("session_ids_of_meter"), {"meter_id": meter_id})
+        sessions = [int(r["id"]) for r in await cur.fetchall()]
+        if sessions:  # recomputed below, around the manual ranges as they will be
+            await cur.execute(query("session_mapping_clear"), {"ids": sessions})
+        change = await _apply(cur, meter_id, vehicle_id, start, now)
+        if sessions:
+            await cur.execute(query("session_mapping_derive"), {"ids": sessions})
+        return change
+
+
+async def _apply(
+    cur: psycopg.AsyncCursor[dict[str, Any]],
+    meter_id: str,
+    vehicle_id: str,
+    start: datetime | None,
+    now: datetime | None,
+) -> MappingChange:
+    """The manual change itself (session ranges cleared): the module rules."""
+    await cur.execute(query("analytics_mapping_list"), {"meter_id": meter_id})
+    ranges = [r for r in map(_range, await cur.fetchall()) if r.source == "manual"]
+    latest = ranges[0] if ranges else None
+    params = {"meter_id": meter_id, "vehicle_id": vehicle_id}
+    if latest is None:  # a first mapping: all time unless told otherwise
+        await cur.execute(query("analytics_mapping_insert"), {**params, "valid_from": start})
+        return MappingChange(_range(await _one(cur)), None, changed=True)
+    at = start or (now or datetime.now(UTC)).astimezone(UTC)
+    if latest.valid_to is None and latest.vehicle_id == vehicle_id:
+        if start is None or latest.valid_from is None or start >= latest.valid_from:
+            return MappingChange(latest, None, changed=False)
+        raise MappingConflictError(
+            f"{meter_id} already feeds {vehicle_id} since {latest.valid_from.isoformat()}; "
+            f"a validFrom of {at.isoformat()} would rewrite earlier history"
+        )
+    if latest.valid_to is not None:  # every range closed: open a new one after the last
+        if at < latest.valid_to:
             raise MappingConflictError(
-                f"{meter_id} already feeds {vehicle_id} since {latest.valid_from.isoformat()}; "
-                f"a validFrom of {at.isoformat()} would rewrite earlier history"
+                f"validFrom {at.isoformat()} is before the end of {meter_id}'s last mapping "
+                f"({latest.valid_to.isoformat()})"
             )
-        if latest.valid_to is not None:  # every range closed: open a new one after the last
-            if at < latest.valid_to:
-                raise MappingConflictError(
-                    f"validFrom {at.isoformat()} is before the end of {meter_id}'s last mapping "
-                    f"({latest.valid_to.isoformat()})"
-                )
-            await cur.execute(query("analytics_mapping_insert"), {**params, "valid_from": at})
-            return MappingChange(_range(await _one(cur)), None, changed=True)
-        if latest.valid_from is not None and at <= latest.valid_from:
-            raise MappingConflictError(
-                f"validFrom {at.isoformat()} must be after the start of {meter_id}'s current mapping "
-                f"to {latest.vehicle_id} ({latest.valid_from.isoformat()}); history is not rewritten"
-            )
-        await cur.execute(query("analytics_mapping_close"), {"meter_id": meter_id, "valid_to": at})
-        closed = _range(await _one(cur))
         await cur.execute(query("analytics_mapping_insert"), {**params, "valid_from": at})
-        return MappingChange(_range(await _one(cur)), closed, changed=True)
+        return MappingChange(_range(await _one(cur)), None, changed=True)
+    if latest.valid_from is not None and at <= latest.valid_from:
+        raise MappingConflictError(
+            f"validFrom {at.isoformat()} must be after the start of {meter_id}'s current mapping "
+            f"to {latest.vehicle_id} ({latest.valid_from.isoformat()}); history is not rewritten"
+        )
+    await cur.execute(query("analytics_mapping_close"), {"meter_id": meter_id, "valid_to": at})
+    closed = _range(await _one(cur))
+    await cur.execute(query("analytics_mapping_insert"), {**params, "valid_from": at})
+    return MappingChange(_range(await _one(cur)), closed, changed=True)
 
 
 async def _one(cur: psycopg.AsyncCursor[dict[str, Any]]) -> dict[str, Any]:

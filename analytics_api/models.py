@@ -187,12 +187,18 @@ class MappingIn(ApiModel):
 
 
 class Mapping(ApiModel):
-    """One validity range ``[validFrom, validTo)`` of a meter; null ends are unbounded."""
+    """One validity range ``[validFrom, validTo)`` of a meter; null ends are unbounded.
+
+    ``source``: ``manual`` (an admin's PUT) or ``ocpp`` (derived from the charging session
+    ``transactionId``; its range is ``(validFrom, validTo]``, the session's span minus any
+    manual range: docs/sessions.md)."""
 
     vehicle_id: str
     valid_from: datetime | None
     valid_to: datetime | None
     created_at: datetime
+    source: Literal["manual", "ocpp"] = "manual"
+    transaction_id: str | None = None
 
 
 class MeterMappings(ApiModel):

@@ -21,7 +21,12 @@ router = APIRouter(tags=["mappings"])
 
 def _model(r: MappingRange) -> Mapping:
     return Mapping(
-        vehicle_id=r.vehicle_id, valid_from=r.valid_from, valid_to=r.valid_to, created_at=r.created_at
+        vehicle_id=r.vehicle_id,
+        valid_from=r.valid_from,
+        valid_to=r.valid_to,
+        created_at=r.created_at,
+        source="ocpp" if r.source == "ocpp" else "manual",
+        transaction_id=r.transaction_id,
     )
 
 
