@@ -165,12 +165,17 @@ class VehicleStatus(ApiModel):
 
 
 class MeterStatus(ApiModel):
-    """A meter's newest reading (``timestamp`` is the reading time)."""
+    """A meter's newest reading (``timestamp`` is the reading time).
+
+    ``kwhConsumedAc``: the reading's interval energy (for a register reading, the increase
+    over the previous register reading); ``kwhRegisterAc``: the register value of a
+    register reading (null for an interval reading); ``voltage``: null when not measured."""
 
     meter_id: str
     timestamp: datetime
     kwh_consumed_ac: Exact
-    voltage: float
+    kwh_register_ac: Exact | None = None
+    voltage: float | None
     received_at: datetime | None
     updated_at: datetime
     age_seconds: float
@@ -236,9 +241,9 @@ class MeterPoint(ApiModel):
     ts: datetime
     samples: int
     kwh_consumed_ac: Exact
-    voltage_min: float
-    voltage_max: float
-    voltage_avg: float
+    voltage_min: float | None  # null: no reading of the bucket had a voltage
+    voltage_max: float | None
+    voltage_avg: float | None  # over the readings that had one
 
 
 class VehicleSeries(ApiModel):

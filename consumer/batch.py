@@ -12,7 +12,9 @@ from aiokafka.structs import TopicPartition
 if TYPE_CHECKING:
     from consumer.sessions import SessionRow
 
-MeterRow = tuple[str, datetime, float, float, datetime | None, int, int]
+MeterRow = tuple[str, datetime, float, float | None, datetime | None, int, int]
+# A register reading: (meter id, ts, kwh_register_ac, voltage, received at, partition, offset).
+RegisterRow = tuple[str, datetime, float, float | None, datetime | None, int, int]
 VehicleRow = tuple[str, datetime, float, float, float, datetime | None, int, int]
 
 
@@ -41,6 +43,7 @@ class Batch:
     meters: list[MeterRow] = field(default_factory=list)
     vehicles: list[VehicleRow] = field(default_factory=list)
     sessions: list[SessionRow] = field(default_factory=list)  # telemetry.session.v1 events
+    registers: list[RegisterRow] = field(default_factory=list)  # meter readings with kwhRegisterAc
     rejects: list[Reject] = field(default_factory=list)
     next_offsets: dict[TopicPartition, int] = field(default_factory=dict)
     expected: dict[TopicPartition, int | None] = field(default_factory=dict)
@@ -50,4 +53,9 @@ class Batch:
 
     @property
     def messages(self) -> int:
-        return len(self.meters) + len(self.vehicles) + len(self.sessions) + len(self.rejects)
+        return self.readings + len(self.sessions) + len(self.rejects)
+
+    @property
+    def readings(self) -> int:
+        """Meter (interval and register) and vehicle readings."""
+        return len(self.meters) + len(self.registers) + len(self.vehicles)

@@ -67,9 +67,6 @@ def add_records(
             expected_topic = METER_TOPIC if isinstance(msg, MeterMessage) else VEHICLE_TOPIC
             if rec.topic != expected_topic:
                 reject = ("wrong_topic", f"a {msg.type} reading on {rec.topic}")
-            elif isinstance(msg, MeterMessage) and (msg.kwhConsumedAc is None or msg.voltage is None):
-                # Until the register storage lands (migration 0012), refused rather than a failing batch.
-                reject = ("invalid", "register readings and readings without voltage are not stored yet")
             elif oldest_day is not None and day < oldest_day:
                 reject = (
                     "expired",
@@ -88,19 +85,32 @@ def add_records(
             batch.received_at_ms[msg.receivedAt] += 1
         batch.days.add(day)
         if isinstance(msg, MeterMessage):
-            assert msg.kwhConsumedAc is not None  # refused above
-            assert msg.voltage is not None
-            batch.meters.append(
-                (
-                    msg.meterId,
-                    msg.timestamp,
-                    msg.kwhConsumedAc,
-                    msg.voltage,
-                    received,
-                    rec.partition,
-                    rec.offset,
+            # The schema guarantees exactly one of the two energies.
+            if msg.kwhConsumedAc is not None:
+                batch.meters.append(
+                    (
+                        msg.meterId,
+                        msg.timestamp,
+                        msg.kwhConsumedAc,
+                        msg.voltage,
+                        received,
+                        rec.partition,
+                        rec.offset,
+                    )
                 )
-            )
+            else:
+                assert msg.kwhRegisterAc is not None
+                batch.registers.append(
+                    (
+                        msg.meterId,
+                        msg.timestamp,
+                        msg.kwhRegisterAc,
+                        msg.voltage,
+                        received,
+                        rec.partition,
+                        rec.offset,
+                    )
+                )
         else:
             batch.vehicles.append(
                 (

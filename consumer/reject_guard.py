@@ -38,7 +38,7 @@ class RejectGuard:
         """
         counted = _counted(batch)
         outcomes = list(self._outcomes)
-        outcomes.extend([False] * (len(batch.meters) + len(batch.vehicles) + len(batch.sessions)))
+        outcomes.extend([False] * (batch.readings + len(batch.sessions)))
         outcomes.extend([True] * len(counted))
         recent = outcomes[-(self._outcomes.maxlen or 1) :]
         rejected = sum(recent)
@@ -50,7 +50,7 @@ class RejectGuard:
     def commit(self, batch: Batch) -> None:
         """Record a committed batch's outcomes."""
         counted = _counted(batch)
-        self._outcomes.extend([False] * (len(batch.meters) + len(batch.vehicles) + len(batch.sessions)))
+        self._outcomes.extend([False] * (batch.readings + len(batch.sessions)))
         self._outcomes.extend([True] * len(counted))
         if counted:
             self._last_reason = f"{counted[-1].reason}: {counted[-1].detail}"

@@ -271,7 +271,7 @@ class Worker:
         stored = {}
         if result is not None:  # None: committed by an earlier attempt whose answer was lost
             stored = {
-                "meter_telemetry": (len(batch.meters), result.meters),
+                "meter_telemetry": (len(batch.meters) + len(batch.registers), result.meters),
                 "vehicle_telemetry": (len(batch.vehicles), result.vehicles),
             }
         metrics.record_commit(

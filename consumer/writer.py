@@ -184,6 +184,8 @@ class BatchWriter:
                 async with conn.cursor() as cur:
                     if batch.meters:
                         meters = await self._merge(cur, "meter", METER_TYPES, batch.meters)
+                    if batch.registers:  # a separate statement: interval-only batches never pay for it
+                        meters += await self._merge(cur, "meter_register", METER_TYPES, batch.registers)
                     if batch.vehicles:
                         vehicles = await self._merge(cur, "vehicle", VEHICLE_TYPES, batch.vehicles)
                     if batch.sessions:

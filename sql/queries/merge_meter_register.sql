@@ -1,0 +1,134 @@
+-- Register readings of the staged batch (docs/registers.md); runs only when the batch has
+-- any, after merge_meter.sql. A register row stores its register value and, as
+-- kwh_consumed_ac, its derived interval energy: reg - prev if reg >= prev, else reg (a
+-- reset), where prev is the meter's previous register reading by reading time; 0 for
+-- the first. New rows are the staged ones not stored yet (a replay is skipped; within the
+-- batch the lowest offset wins). Each new row's stored neighbours (the last register row
+-- before it, the first after it) join the new rows in one chain per meter: the chain's
+-- order gives every new row its predecessor, and every stored successor of a new row its
+-- new predecessor; such a successor's derived energy is corrected in place (the only
+-- update of history), and the status and rollups take the inserted rows plus the
+-- successors' differences, in this one statement. Returns the number of rows inserted.
+WITH new AS (
+    SELECT DISTINCT ON (s.meter_id, s.ts)
+           s.meter_id, s.ts, s.kwh_register_ac::numeric AS reg, s.voltage, s.received_at,
+           s.kafka_partition, s.kafka_offset
+    FROM stage_meter s
+    WHERE s.kwh_register_ac IS NOT NULL
+      AND NOT EXISTS (SELECT FROM meter_telemetry t WHERE t.meter_id = s.meter_id AND t.ts = s.ts)
+    ORDER BY s.meter_id, s.ts, s.kafka_partition, s.kafka_offset
+),
+neighbours AS (
+    SELECT DISTINCT ON (meter_id, ts) meter_id, ts, reg, old_kwh, successor
+    FROM (
+        SELECT p.meter_id, p.ts, p.kwh_register_ac AS reg, p.kwh_consumed_ac AS old_kwh, false AS successor
+        FROM new n
+        CROSS JOIN LATERAL (
+            SELECT t.meter_id, t.ts, t.kwh_register_ac, t.kwh_consumed_ac
+            FROM meter_telemetry t
+            WHERE t.meter_id = n.meter_id AND t.ts < n.ts AND t.kwh_register_ac IS NOT NULL
+            ORDER BY t.ts DESC
+            LIMIT 1
+        ) p
+        UNION ALL
+        SELECT q.meter_id, q.ts, q.kwh_register_ac, q.kwh_consumed_ac, true
+        FROM new n
+        CROSS JOIN LATERAL (
+            SELECT t.meter_id, t.ts, t.kwh_register_ac, t.kwh_consumed_ac
+            FROM meter_telemetry t
+            WHERE t.meter_id = n.meter_id AND t.ts > n.ts AND t.kwh_register_ac IS NOT NULL
+            ORDER BY t.ts
+            LIMIT 1
+        ) q
+    ) found
+    ORDER BY meter_id, ts, successor DESC
+),
+chain AS (
+    SELECT c.*, lag(c.reg) OVER (PARTITION BY c.meter_id ORDER BY c.ts) AS prev
+    FROM (
+        SELECT meter_id, ts, reg, NULL::numeric AS old_kwh, true AS is_new, false AS successor,
+               voltage, received_at, kafka_partition, kafka_offset
+        FROM new
+        UNION ALL
+        SELECT meter_id, ts, reg, old_kwh, false, successor, NULL, NULL, NULL, NULL
+        FROM neighbours
+    ) c
+),
+derived AS (
+    SELECT meter_id, ts, reg, old_kwh, is_new, voltage, received_at, kafka_partition, kafka_offset,
+           CASE WHEN prev IS NULL THEN 0 WHEN reg >= prev THEN reg - prev ELSE reg END AS kwh
+    FROM chain
+    WHERE is_new OR successor
+),
+ins AS (
+    INSERT INTO meter_telemetry AS t
+        (meter_id, ts, kwh_consumed_ac, kwh_register_ac, voltage, received_at, kafka_partition, kafka_offset)
+    SELECT meter_id, ts, kwh, reg, voltage, received_at, kafka_partition, kafka_offset
+    FROM derived
+    WHERE is_new
+    ON CONFLICT (meter_id, ts) DO NOTHING
+    RETURNING t.meter_id, t.ts, t.kwh_consumed_ac, t.kwh_register_ac, t.voltage, t.received_at
+),
+upd AS (
+    UPDATE meter_telemetry AS t
+    SET kwh_consumed_ac = d.kwh
+    FROM derived d
+    WHERE NOT d.is_new AND d.kwh <> d.old_kwh AND t.meter_id = d.meter_id AND t.ts = d.ts
+    RETURNING t.meter_id, t.ts, t.kwh_consumed_ac, t.kwh_register_ac, t.voltage, t.received_at,
+              t.kwh_consumed_ac - d.old_kwh AS delta
+),
+status AS (
+    INSERT INTO meter_status AS s
+        (meter_id, ts, kwh_consumed_ac, kwh_register_ac, voltage, received_at, updated_at)
+    SELECT DISTINCT ON (meter_id) meter_id, ts, kwh_consumed_ac, kwh_register_ac, voltage, received_at, now()
+    FROM (
+        SELECT meter_id, ts, kwh_consumed_ac, kwh_register_ac, voltage, received_at FROM ins
+        UNION ALL
+        SELECT meter_id, ts, kwh_consumed_ac, kwh_register_ac, voltage, received_at FROM upd
+    ) changed
+    ORDER BY meter_id, ts DESC
+    ON CONFLICT (meter_id) DO UPDATE
+        SET ts = EXCLUDED.ts,
+            kwh_consumed_ac = EXCLUDED.kwh_consumed_ac,
+            kwh_register_ac = EXCLUDED.kwh_register_ac,
+            voltage = EXCLUDED.voltage,
+            received_at = EXCLUDED.received_at,
+            updated_at = EXCLUDED.updated_at
+        WHERE s.ts <= EXCLUDED.ts  -- equal: the status row is a corrected successor
+),
+contrib AS (
+    SELECT meter_id, ts, kwh_consumed_ac AS kwh, voltage, 1 AS n FROM ins
+    UNION ALL
+    SELECT meter_id, ts, delta, NULL, 0 FROM upd
+),
+rollup AS (
+    INSERT INTO meter_hourly AS h
+        (meter_id, hour, kwh_consumed_ac, voltage_min, voltage_max, voltage_sum, samples, voltage_missing)
+    SELECT meter_id, date_trunc('hour', ts, 'UTC'), sum(kwh), min(voltage), max(voltage),
+           coalesce(sum(voltage), 0), sum(n), sum(n) - count(voltage)
+    FROM contrib
+    GROUP BY 1, 2
+    ON CONFLICT (meter_id, hour) DO UPDATE
+        SET kwh_consumed_ac = h.kwh_consumed_ac + EXCLUDED.kwh_consumed_ac,
+            voltage_min = least(h.voltage_min, EXCLUDED.voltage_min),
+            voltage_max = greatest(h.voltage_max, EXCLUDED.voltage_max),
+            voltage_sum = h.voltage_sum + EXCLUDED.voltage_sum,
+            samples = h.samples + EXCLUDED.samples,
+            voltage_missing = h.voltage_missing + EXCLUDED.voltage_missing
+),
+daily AS (
+    INSERT INTO meter_daily AS d
+        (meter_id, day, kwh_consumed_ac, voltage_min, voltage_max, voltage_sum, samples, voltage_missing)
+    SELECT meter_id, date_trunc('day', ts, 'UTC'), sum(kwh), min(voltage), max(voltage),
+           coalesce(sum(voltage), 0), sum(n), sum(n) - count(voltage)
+    FROM contrib
+    GROUP BY 1, 2
+    ON CONFLICT (meter_id, day) DO UPDATE
+        SET kwh_consumed_ac = d.kwh_consumed_ac + EXCLUDED.kwh_consumed_ac,
+            voltage_min = least(d.voltage_min, EXCLUDED.voltage_min),
+            voltage_max = greatest(d.voltage_max, EXCLUDED.voltage_max),
+            voltage_sum = d.voltage_sum + EXCLUDED.voltage_sum,
+            samples = d.samples + EXCLUDED.samples,
+            voltage_missing = d.voltage_missing + EXCLUDED.voltage_missing
+)
+SELECT count(*) FROM ins
