@@ -67,9 +67,16 @@ class DeadlineProtocol(HttpToolsProtocol):
             self.transport.close()
 
 
-def serve(factory: str, service: str, listen: Listen, workers: int, log_level: str) -> None:
+def serve(
+    factory: str,
+    service: str,
+    listen: Listen,
+    workers: int,
+    log_level: str,
+    websocket: dict[str, Any] | None = None,
+) -> None:
     """Serve ``module:function`` (an app factory) until SIGTERM/SIGINT, with uvloop and httptools;
-    HTTPS when a certificate and key are given."""
+    HTTPS when a certificate and key are given; ``websocket``: uvicorn's ``ws*`` options."""
     configure(service, log_level)
     protocol = functools.partial(DeadlineProtocol, header_timeout_s=listen.header_timeout_s)
     uvicorn.run(
@@ -85,4 +92,5 @@ def serve(factory: str, service: str, listen: Listen, workers: int, log_level: s
         log_config=None,
         access_log=False,
         timeout_graceful_shutdown=10,
+        **(websocket or {}),
     )

@@ -7,16 +7,20 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from common import http_errors
 from common.limits import RequestLimits
+from common.verifier import TokenVerifier
 from ingest_gateway.errors import GatewayError, retry_after
 from ingest_gateway.ingest import Ingestor
 from ingest_gateway.middleware import RequestMetrics
 from ingest_gateway.models import Health, OrjsonResponse
+from ingest_gateway.ocpp.context import DoorContext
+from ingest_gateway.ocpp.endpoint import OcppDoor
+from ingest_gateway.ocpp.transactions import TransactionBook
 from ingest_gateway.openapi import ingest_request_body, install_openapi
 from ingest_gateway.publisher import Publisher
 from ingest_gateway.ratelimit import DeviceRateLimiter
@@ -36,6 +40,11 @@ def create_app(settings: GatewaySettings, publisher: Publisher | None = None) ->
     publisher = publisher or Publisher(settings)
     limiter = DeviceRateLimiter(settings.rate_per_device, settings.burst_per_device)
     ingestor = Ingestor(settings, publisher, limiter)
+    door = OcppDoor(
+        settings,
+        DoorContext(publisher, settings, TransactionBook(), settings.ocpp_heartbeat_interval_s),
+        None if settings.auth_disabled else TokenVerifier(settings.keyring()),
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -87,6 +96,11 @@ def create_app(settings: GatewaySettings, publisher: Publisher | None = None) ->
     async def ingest(request: Request) -> Response:
         accepted = await ingestor(request)
         return OrjsonResponse({"accepted": accepted}, status_code=202)
+
+    @app.websocket("/ocpp/{charge_point_id}")
+    async def ocpp(websocket: WebSocket, charge_point_id: str) -> None:
+        """OCPP 1.6J / 2.0.1 charge points (ingest_gateway.ocpp)."""
+        await door(websocket, charge_point_id)
 
     @app.get("/healthz", response_model=Health, summary="The process is up")
     async def healthz() -> Health:

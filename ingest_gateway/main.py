@@ -28,6 +28,7 @@ def run(settings: GatewaySettings, workers: int = 1) -> None:
         settings.listen,
         workers,
         settings.log_level,
+        websocket=settings.websocket_options(),
     )
 
 

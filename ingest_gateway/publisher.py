@@ -91,13 +91,18 @@ class Publisher:
         """Return once Kafka acknowledged every record, or raise :class:`KafkaUnavailable`
         within the deadline. Records still queued after a 503 stay in the producer (and in
         the in-flight budget) until Kafka takes them or the producer gives up on them."""
-        producer = self._producer
-        if producer is None:
-            raise self._unavailable("the gateway is not connected to Kafka")
         records: list[Record] = [
             (topic_for(r.type), device_id_of(r).encode(), encode_kafka_value(r, received_ms))
             for r in readings
         ]
+        await self.publish_records(records, received_ms)
+
+    async def publish_records(self, records: list[Record], received_ms: int) -> None:
+        """:meth:`publish` for records already encoded (the OCPP door's readings and session
+        events): the same deadline, budget and all-or-nothing acknowledgement."""
+        producer = self._producer
+        if producer is None:
+            raise self._unavailable("the gateway is not connected to Kafka")
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self._s.produce_deadline_s
         started = time.perf_counter()

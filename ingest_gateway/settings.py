@@ -10,18 +10,22 @@ from pydantic_settings import SettingsConfigDict
 from common.auth_settings import AuthSettings
 from common.kafka import KafkaClientSettings, service_credentials
 from common.serve import Listen
+from ingest_gateway.ocpp.settings import OcppSettings
 from schemas.timerules import TimeRules
 
 _KAFKA_USERNAME, _KAFKA_PASSWORD = service_credentials("gateway")
 
 
-class GatewaySettings(KafkaClientSettings, AuthSettings, TimeRules):
+class GatewaySettings(KafkaClientSettings, AuthSettings, TimeRules, OcppSettings):
     """Every knob of the gateway. Environment names are given as aliases.
 
     Token keys: ``AUTH_KEYS``, ``AUTH_KEYS_FILE``, ``AUTH_SECRET`` (:class:`AuthSettings`).
 
     Time rules: ``MAX_FUTURE_SKEW_S``, ``TIMESTAMP_FLOOR``, ``MAX_PAST_AGE_S``, ``RETENTION_DAYS``
     (:class:`TimeRules`, the same fields the consumer reads).
+
+    OCPP limits: ``OCPP_MAX_CONNECTIONS``, ``OCPP_MAX_FRAME_BYTES``, ``OCPP_MESSAGES_PER_S`` ...
+    (:class:`~ingest_gateway.ocpp.settings.OcppSettings`).
 
     Kafka: ``KAFKA_BOOTSTRAP_SERVERS``, ``KAFKA_SECURITY_PROTOCOL``, ``KAFKA_SASL_MECHANISM``
     and the gateway's own principal ``GATEWAY_KAFKA_USERNAME``/``GATEWAY_KAFKA_PASSWORD``.
