@@ -52,6 +52,16 @@ class AnswerCache(Generic[T]):
         task = self._running.get(key) or self._start(key, compute)
         return await asyncio.shield(task)
 
+    def age(self, key: Hashable) -> float | None:
+        """Seconds since the kept answer's query started; ``None`` when none is kept."""
+        kept = self._done.get(key)
+        return self._clock() - kept[0] if kept is not None else None
+
+    async def refresh(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+        """A new answer (or the one being computed): for a refresher that keeps keys warm."""
+        task = self._running.get(key) or self._start(key, compute)
+        return await asyncio.shield(task)
+
     def _start(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> asyncio.Task[T]:
         started = self._clock()
 

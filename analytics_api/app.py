@@ -70,9 +70,11 @@ def create_app(settings: AnalyticsSettings, *, clock: Clock = utc_now) -> FastAP
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await db.open()
+        ctx.fleet.start()
         try:
             yield
         finally:
+            await ctx.fleet.stop()
             await db.close()
 
     app = FastAPI(
@@ -81,7 +83,7 @@ def create_app(settings: AnalyticsSettings, *, clock: Clock = utc_now) -> FastAP
         description="Exact fleet efficiency from hourly rollups and a time-versioned meter mapping.",
         lifespan=lifespan,
     )
-    app.state.analytics = AppContext(settings=settings, db=db, clock=clock)
+    ctx = app.state.analytics = AppContext(settings=settings, db=db, clock=clock)
     http_errors.install(app)
 
     @app.exception_handler(ApiError)

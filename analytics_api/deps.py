@@ -17,6 +17,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from analytics_api.auth import bearer_principal
 from analytics_api.db import Database
 from analytics_api.errors import Forbidden
+from analytics_api.fleet_answers import FleetAnswers, database_compute
 from analytics_api.settings import AnalyticsSettings
 from analytics_api.window import Clock, Window, resolve_window
 from common.tokens import Principal, Scope
@@ -33,16 +34,22 @@ class AppContext:
     """What every request needs: settings, database and clock (set up by ``create_app``).
 
     ``verifier`` checks tokens (``None`` when auth is disabled); made from the settings' keys.
+    ``fleet``: the fleet answers kept warm (its refresher runs with the app's lifespan).
     """
 
     settings: AnalyticsSettings
     db: Database
     clock: Clock
     verifier: TokenVerifier | None = field(default=None)
+    fleet: FleetAnswers = field(init=False)
 
     def __post_init__(self) -> None:
         if self.verifier is None and not self.settings.auth_disabled:
             object.__setattr__(self, "verifier", TokenVerifier(self.settings.keyring()))
+        s = self.settings
+        compute = database_compute(self.db, self.clock, s.low_efficiency_threshold)
+        fleet = FleetAnswers(compute, self.clock, ttl_s=s.fleet_cache_ttl_s, warm_for_s=s.fleet_warm_for_s)
+        object.__setattr__(self, "fleet", fleet)
 
 
 async def get_context(request: Request) -> AppContext:

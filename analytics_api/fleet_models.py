@@ -16,8 +16,12 @@ VehicleState = Literal["charging", "idle", "stale", "offline"]
 
 
 class FleetEnergy(ApiModel):
-    """The fleet's energy over whole UTC hours, and its low-efficiency count."""
+    """The fleet's energy over whole UTC hours, and its low-efficiency count.
 
+    ``asOf``: the answer holds every reading committed before then (at most
+    ``FLEET_CACHE_TTL_S`` earlier than the request)."""
+
+    as_of: datetime
     window_from: datetime = Field(alias="from")
     window_to: datetime = Field(alias="to")
     granularity: Literal["hour"] = "hour"

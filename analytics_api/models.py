@@ -108,8 +108,12 @@ class VehicleEfficiency(ApiModel):
 
 
 class FleetEfficiency(ApiModel):
-    """Vehicles ranked by efficiency, worst first (no ratio: last), over whole hours."""
+    """Vehicles ranked by efficiency, worst first (no ratio: last), over whole hours.
 
+    ``asOf``: the answer holds every reading committed before then (at most
+    ``FLEET_CACHE_TTL_S`` earlier than the request)."""
+
+    as_of: datetime
     window_from: datetime = Field(alias="from")
     window_to: datetime = Field(alias="to")
     granularity: Literal["hour"] = "hour"

@@ -50,8 +50,15 @@ class AnalyticsSettings(AuthSettings):
         10.0,
         ge=0,
         validation_alias="FLEET_CACHE_TTL_S",
-        description="a fleet ranking answer is reused this long for the same hour-rounded window "
-        "(it may miss data stored meanwhile; 0: off)",
+        description="a fleet answer (ranking, energy) is reused this long for the same hour-rounded "
+        "window (it may miss data stored meanwhile; 0: off)",
+    )
+    fleet_warm_for_s: float = Field(
+        300.0,
+        ge=0,
+        validation_alias="FLEET_WARM_FOR_S",
+        description="a fleet window asked for within this long is recomputed in the background "
+        "every FLEET_CACHE_TTL_S / 2, so that requests for it do not wait (0: only on request)",
     )
     stale_after_s: int = Field(
         300,

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import weakref
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from analytics_api.answer_cache import AnswerCache
-from analytics_api.db import Database, Row
-from analytics_api.deps import AppContext, Context, Reader, TimeWindow
+from analytics_api.deps import Context, Reader, TimeWindow
 from analytics_api.energy import coverage, efficiency, is_low
+from analytics_api.fleet_answers import MAX_LIMIT
+from analytics_api.fleet_answers import ranking_query as ranking_query
 from analytics_api.models import (
     FleetEfficiency,
     FleetSummary,
@@ -22,34 +21,10 @@ from analytics_api.models import (
     VehicleFleet,
 )
 from analytics_api.routes import error_responses
-from analytics_api.window import ceil_to
 
 router = APIRouter(tags=["fleet"])
 
 HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
-
-
-def ranking_query(start: datetime, end: datetime) -> str:
-    """The ranking's named query for a window on whole hours: the one that reads whole UTC
-    days from the daily rollups when the window holds one, else the hourly one (whose plan
-    is cheaper when there is no whole day to read; both are exact)."""
-    first_day = ceil_to(start, DAY)
-    return "analytics_fleet_efficiency_days" if first_day + DAY <= end else "analytics_fleet_efficiency"
-
-
-# One cache of ranking answers per app (its Database), made on first use.
-_rankings: weakref.WeakKeyDictionary[Database, AnswerCache[list[Row]]] = weakref.WeakKeyDictionary()
-
-
-async def _ranking(ctx: AppContext, start: datetime, end: datetime, limit: int) -> list[Row]:
-    """The ranking's rows, reused for ``FLEET_CACHE_TTL_S`` per (window, limit)."""
-    cache = _rankings.get(ctx.db)
-    if cache is None:
-        cache = _rankings[ctx.db] = AnswerCache(ctx.settings.fleet_cache_ttl_s)
-    params = {"from": start, "to": end, "limit": limit}
-    name = ranking_query(start, end)
-    return await cache.get((start, end, limit), lambda: ctx.db.fetch_all(name, params))
 
 
 @router.get(
@@ -96,18 +71,20 @@ async def fleet_efficiency(
     _: Reader,
     window: TimeWindow,
     ctx: Context,
-    limit: Annotated[int, Query(ge=1, le=1000, description="vehicles to return")] = 50,
+    limit: Annotated[int, Query(ge=1, le=MAX_LIMIT, description="vehicles to return")] = 50,
 ) -> FleetEfficiency:
     """The window is widened to whole UTC hours (``from`` down, ``to`` up; both echoed back), so
     the ranking comes from the hourly rollups; it is exact for that widened window, including
     meters re-mapped inside an hour. Vehicles without AC energy (no ratio) come last. Whole
-    UTC days inside the window come from the daily rollups. The same window's answer is reused for
-    ``FLEET_CACHE_TTL_S`` seconds (default 10): it may miss readings stored meanwhile."""
+    UTC days inside the window come from the daily rollups. The same window's answer (any
+    ``limit``) is reused for ``FLEET_CACHE_TTL_S`` seconds (default 10) and, while the window is
+    asked for, recomputed in the background before then: it holds every reading committed
+    before ``asOf`` and may miss those stored since."""
     hours = window.rounded(HOUR)
-    rows = await _ranking(ctx, hours.start, hours.end, limit)
+    answer = await ctx.fleet.get(hours.start, hours.end)
     threshold = ctx.settings.low_efficiency_threshold
     vehicles = []
-    for r in rows:
+    for r in answer.rows[:limit]:
         ratio = efficiency(r["dc_kwh"], r["ac_kwh"])
         vehicles.append(
             VehicleEfficiency(
@@ -124,8 +101,9 @@ async def fleet_efficiency(
             )
         )
     return FleetEfficiency(
+        as_of=answer.as_of,
         window_from=hours.start,
         window_to=hours.end,
-        total_vehicles=int(rows[0]["total"]) if rows else 0,
+        total_vehicles=answer.totals.vehicles,
         vehicles=vehicles,
     )

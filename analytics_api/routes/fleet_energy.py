@@ -22,24 +22,23 @@ HOUR = timedelta(hours=1)
     summary="The fleet's energy (AC consumed, DC delivered) and low-efficiency vehicles, over whole hours",
 )
 async def fleet_energy(_: Reader, window: TimeWindow, ctx: Context) -> FleetEnergy:
-    """The window is widened to whole UTC hours (both ends echoed back) and read from the
-    hourly rollups, like the fleet ranking: the totals are the sums of the ranking's lines,
-    and ``lowEfficiencyVehicles`` counts the lines it flags ``lowEfficiency``. AC counts meter
+    """The window is widened to whole UTC hours (both ends echoed back) and answered with the
+    fleet ranking's answer for that window (the same query, kept and refreshed the same way):
+    the totals are the sums of the ranking's lines over every vehicle, and
+    ``lowEfficiencyVehicles`` counts those whose DC / AC is below the threshold. AC counts meter
     energy taken while the meter was mapped to a vehicle; ``ratedVehicles`` had AC energy."""
     hours = window.rounded(HOUR)
-    threshold = ctx.settings.low_efficiency_threshold
-    row = await ctx.db.fetch_one(
-        "analytics_fleet_energy", {"from": hours.start, "to": hours.end, "threshold": threshold}
-    )
-    assert row is not None  # an aggregate always returns one row
+    answer = await ctx.fleet.get(hours.start, hours.end)
+    t = answer.totals
     return FleetEnergy(
+        as_of=answer.as_of,
         window_from=hours.start,
         window_to=hours.end,
-        total_kwh_consumed_ac=row["ac_kwh"],
-        total_kwh_delivered_dc=row["dc_kwh"],
-        efficiency_ratio=efficiency(row["dc_kwh"], row["ac_kwh"]),
-        vehicles=int(row["vehicles"]),
-        rated_vehicles=int(row["rated"]),
-        low_efficiency_vehicles=int(row["low_efficiency"]),
-        low_efficiency_threshold=threshold,
+        total_kwh_consumed_ac=t.ac_kwh,
+        total_kwh_delivered_dc=t.dc_kwh,
+        efficiency_ratio=efficiency(t.dc_kwh, t.ac_kwh),
+        vehicles=t.vehicles,
+        rated_vehicles=t.rated,
+        low_efficiency_vehicles=t.low_efficiency,
+        low_efficiency_threshold=ctx.settings.low_efficiency_threshold,
     )

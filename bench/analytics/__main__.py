@@ -45,6 +45,14 @@ from analytics_api.routes.fleet import ranking_query
 from bench.analytics.compare import COMPARE_HEADER, before_lines, compare_rows, git_commit, load, save
 from bench.analytics.dataset import HOUR, Fleet, Loader, State
 from bench.analytics.explain import PlanSummary, explain, segments
+from bench.analytics.fleet import (
+    FLEET_ENERGY,
+    FLEET_ENERGY_WEEK,
+    POLL_EVERY_S,
+    POLLS,
+    dashboard_polls,
+    energy_requests,
+)
 from bench.analytics.measure import (
     FLEET,
     FLEET_REPEATED,
@@ -225,30 +233,46 @@ class Bench:
             "STATEMENT_TIMEOUT_MS": "60000",
         }
         token = issue(self.auth_secret, Scope.ANALYST, "bench")
+        o = self.opts
+        base = o.days[0]
         with AnalyticsApi(env, free_port(), self.data / "analytics.log") as api:
-            o = self.opts
             say(f"performance: {o.warmup} warm-up + {o.requests} requests, {o.clients} clients, twice")
             warmup = performance_requests(rng, self.fleet, history, o.warmup)
             perf = performance_requests(rng, self.fleet, history, o.requests)
             self._record(result, measure(api.base_url, token, PERFORMANCE, warmup, perf, o.clients))
             self._record(result, measure(api.base_url, token, PERFORMANCE_AGAIN, [], perf, o.clients))
-            base = o.days[0]
             replay = self._performance_requests_of(base) if days > base else []
             if replay:  # the very requests of the smallest size: the same rows, more history
                 label = f"performance, the {base}-day run's requests"
                 self._record(result, measure(api.base_url, token, label, [], replay, o.clients))
-            say(f"fleet efficiency: 3 warm-up + {o.fleet_requests} requests, {o.clients} clients")
+        # cold answers: the API's answer cache off, so that every request is computed
+        with AnalyticsApi({**env, "FLEET_CACHE_TTL_S": "0"}, free_port(), self.data / "analytics.log") as api:
+            say(f"fleet efficiency (cache off): 3 warm-up + {o.fleet_requests} requests, {o.clients} clients")
             warmup = fleet_requests(rng, history, 3)
             fleet = fleet_requests(rng, history, o.fleet_requests)
             self._record(result, measure(api.base_url, token, FLEET, warmup, fleet, o.clients))
+            energy = energy_requests(rng, history, o.fleet_requests + 3)
+            self._record(
+                result, measure(api.base_url, token, FLEET_ENERGY, energy[:3], energy[3:], o.clients)
+            )
+            week: list[Request] = []
+            if days >= 7:
+                say(f"fleet efficiency and energy, 7-day windows: 3 warm-up + {o.fleet_requests} requests")
+                week = fleet_requests(rng, history, o.fleet_requests + 3, WEEK)
+                self._record(result, measure(api.base_url, token, FLEET_WEEK, week[:3], week[3:], o.clients))
+                energy = energy_requests(rng, history, o.fleet_requests + 3, WEEK)
+                self._record(
+                    result, measure(api.base_url, token, FLEET_ENERGY_WEEK, energy[:3], energy[3:], o.clients)
+                )
+        with AnalyticsApi(env, free_port(), self.data / "analytics.log") as api:
             again = repeated_fleet_requests(history, o.requests)
             say(f"fleet efficiency, one window: 3 warm-up + {o.requests} requests, {o.clients} clients")
             self._record(result, measure(api.base_url, token, FLEET_REPEATED, again[:3], again, o.clients))
-            week: list[Request] = []
+            say(f"dashboard: ranking + energy of the last 24 h every {POLL_EVERY_S:.0f} s, {POLLS} times")
+            self._record(result, dashboard_polls(api.base_url, token, history, week=False))
             if days >= 7:
-                say(f"fleet efficiency, 7-day windows: 3 warm-up + {o.fleet_requests} requests")
-                week = fleet_requests(rng, history, o.fleet_requests + 3, WEEK)
-                self._record(result, measure(api.base_url, token, FLEET_WEEK, week[:3], week[3:], o.clients))
+                say(f"dashboard: ranking + energy, last 7 days, every {POLL_EVERY_S:.0f} s, {POLLS} times")
+                self._record(result, dashboard_polls(api.base_url, token, history, week=True))
             say(f"fleet summary: 30 warm-up + {o.requests} requests, {o.clients} clients")
             summary = summary_requests(o.requests)
             self._record(result, measure(api.base_url, token, SUMMARY, summary[:30], summary, o.clients))
@@ -332,7 +356,10 @@ class Bench:
         start = lo.replace(minute=0, second=0, microsecond=0)  # the API widens to whole hours
         end = start + WINDOW + (HOUR if lo != start else timedelta())
         plan = explain(
-            self.reader_url, ranking_query(start, end), {"from": start, "to": end, "limit": 50}, "custom"
+            self.reader_url,
+            ranking_query(start, end),
+            {"from": start, "to": end, "limit": 50, "threshold": 0.85},
+            "custom",
         )
         out.append(("fleet efficiency (custom plan)", plan))
         return out

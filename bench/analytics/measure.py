@@ -223,7 +223,12 @@ def query_params(req: Request) -> dict[str, Any]:
     start = datetime.fromisoformat(req.params["from"])
     end = datetime.fromisoformat(req.params["to"])
     if "limit" in req.params:  # the API rounds the window to whole hours
-        return {"from": floor_to(start, HOUR), "to": ceil_to(end, HOUR), "limit": int(req.params["limit"])}
+        return {
+            "from": floor_to(start, HOUR),
+            "to": ceil_to(end, HOUR),
+            "limit": int(req.params["limit"]),
+            "threshold": 0.85,
+        }
     return {"vehicle_id": req.path.rsplit("/", 1)[1], "from": start, "to": end}
 
 

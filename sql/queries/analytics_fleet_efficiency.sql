@@ -72,7 +72,13 @@ ranked AS (
     LEFT JOIN ac_edges ae USING (vehicle_id)
     LEFT JOIN mapped USING (vehicle_id)
 )
-SELECT vehicle_id, ac_kwh, ac_n, dc_kwh, dc_n, mapped_seconds, count(*) OVER () AS total
+-- each line also carries the fleet's totals over all its vehicles (GET /v1/fleet/energy)
+SELECT vehicle_id, ac_kwh, ac_n, dc_kwh, dc_n, mapped_seconds,
+       count(*) OVER () AS total,
+       sum(ac_kwh) OVER () AS fleet_ac_kwh,
+       sum(dc_kwh) OVER () AS fleet_dc_kwh,
+       count(*) FILTER (WHERE ac_kwh > 0) OVER () AS fleet_rated,
+       count(*) FILTER (WHERE ac_kwh > 0 AND dc_kwh / ac_kwh < %(threshold)s::numeric) OVER () AS fleet_low
 FROM ranked
 ORDER BY CASE WHEN ac_kwh > 0 THEN dc_kwh / ac_kwh END ASC NULLS LAST, vehicle_id
 LIMIT %(limit)s

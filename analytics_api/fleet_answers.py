@@ -1,0 +1,181 @@
+"""The fleet's answer for a window (its ranking and its energy totals), kept warm.
+
+One query per hour-rounded window (``analytics_fleet_efficiency*.sql``) ranks the fleet and
+returns its first ``MAX_LIMIT`` lines, each carrying the totals over every vehicle; the
+ranking (any ``limit``) and ``GET /v1/fleet/energy`` are both cut from that one answer.
+
+Answers are kept in an :class:`AnswerCache` for ``FLEET_CACHE_TTL_S`` (never served older).
+A background refresher recomputes every window asked for within ``FLEET_WARM_FOR_S``, once
+its answer is half that TTL old, so a window that a dashboard keeps asking for is computed
+while nobody waits, however seldom it is asked within that time. A window that ended at the
+clock's current hour when asked follows the clock: half a TTL before the hour turns, the same
+window an hour later is computed too, and the old one is let go once the hour has turned.
+
+Each answer carries ``as_of``: the API's clock when its query started; it holds every reading
+committed before then and may miss those committed since (at most ``FLEET_CACHE_TTL_S``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from analytics_api.answer_cache import AnswerCache
+from analytics_api.db import Database, Row
+from analytics_api.window import Clock, ceil_to
+
+log = logging.getLogger(__name__)
+
+MAX_LIMIT = 1000
+"""Ranking lines kept per answer: the route's largest ``limit``."""
+MAX_WARM = 8
+"""Windows kept warm at most (the most recently asked)."""
+HOUR = timedelta(hours=1)
+DAY = timedelta(days=1)
+
+Window = tuple[datetime, datetime]
+
+
+def ranking_query(start: datetime, end: datetime) -> str:
+    """The ranking's named query for a window on whole hours: the one that reads whole UTC
+    days from the daily rollups when the window holds one, else the hourly one (whose plan
+    is cheaper when there is no whole day to read; both are exact)."""
+    first_day = ceil_to(start, DAY)
+    return "analytics_fleet_efficiency_days" if first_day + DAY <= end else "analytics_fleet_efficiency"
+
+
+@dataclass(frozen=True, slots=True)
+class FleetTotals:
+    """The fleet over a window: every vehicle with DC readings or a mapped meter."""
+
+    vehicles: int
+    rated: int  # with AC energy (a ratio)
+    low_efficiency: int  # rated, DC / AC below the threshold
+    ac_kwh: Decimal
+    dc_kwh: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class FleetAnswer:
+    """A window's ranking (its first ``MAX_LIMIT`` lines, worst first) and totals, as of ``as_of``."""
+
+    as_of: datetime
+    rows: list[Row]
+    totals: FleetTotals
+
+
+Compute = Callable[[datetime, datetime], Awaitable[FleetAnswer]]
+
+
+def database_compute(db: Database, clock: Clock, threshold: float) -> Compute:
+    """The answer of a window, by the ranking query."""
+
+    async def compute(start: datetime, end: datetime) -> FleetAnswer:
+        as_of = clock()
+        params = {"from": start, "to": end, "limit": MAX_LIMIT, "threshold": threshold}
+        rows = await db.fetch_all(ranking_query(start, end), params)
+        if not rows:
+            return FleetAnswer(as_of, rows, FleetTotals(0, 0, 0, Decimal(0), Decimal(0)))
+        r = rows[0]
+        totals = FleetTotals(
+            vehicles=int(r["total"]),
+            rated=int(r["fleet_rated"]),
+            low_efficiency=int(r["fleet_low"]),
+            ac_kwh=r["fleet_ac_kwh"],
+            dc_kwh=r["fleet_dc_kwh"],
+        )
+        return FleetAnswer(as_of, rows, totals)
+
+    return compute
+
+
+@dataclass(slots=True)
+class _Warm:
+    asked: float  # monotonic time it was last asked for
+    follows: bool  # ended at the clock's current hour when asked
+
+
+class FleetAnswers:
+    """Answers by window for ``ttl_s``; windows asked within ``warm_for_s`` kept warm."""
+
+    def __init__(
+        self,
+        compute: Compute,
+        clock: Clock,
+        *,
+        ttl_s: float,
+        warm_for_s: float,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._compute = compute
+        self._clock = clock
+        self._monotonic = monotonic
+        self._cache: AnswerCache[FleetAnswer] = AnswerCache(ttl_s, clock=monotonic)
+        self.ttl_s = ttl_s
+        self.warm_for_s = warm_for_s if ttl_s > 0 else 0.0
+        self._warm: dict[Window, _Warm] = {}
+        self._task: asyncio.Task[None] | None = None
+
+    async def get(self, start: datetime, end: datetime) -> FleetAnswer:
+        """The window's answer: a kept one younger than ``ttl_s``, else a new one."""
+        if self.warm_for_s > 0:
+            self._warm.pop((start, end), None)
+            self._warm[(start, end)] = _Warm(self._monotonic(), end == ceil_to(self._clock(), HOUR))
+            while len(self._warm) > MAX_WARM:
+                del self._warm[next(iter(self._warm))]
+        return await self._cache.get((start, end), lambda: self._compute(start, end))
+
+    def warm_windows(self) -> list[Window]:
+        """The windows kept warm, least recently asked first."""
+        return list(self._warm)
+
+    async def refresh_once(self) -> None:
+        """Let go of windows not asked for ``warm_for_s`` (or left behind by the clock), add
+        the next hour's window of those that follow the clock, and recompute, one after
+        another, those whose answer is missing or half a TTL old."""
+        now = self._monotonic()
+        current = ceil_to(self._clock(), HOUR)
+        ahead = ceil_to(self._clock() + timedelta(seconds=self.ttl_s / 2), HOUR)
+        for (start, end), w in list(self._warm.items()):
+            if now - w.asked > self.warm_for_s:
+                del self._warm[(start, end)]
+                continue
+            if w.follows and end < ahead:
+                shift = ahead - end
+                self._warm.setdefault((start + shift, end + shift), _Warm(w.asked, True))
+                if end < current:
+                    del self._warm[(start, end)]
+        for start, end in list(self._warm):
+            age = self._cache.age((start, end))
+            if age is not None and age < self.ttl_s / 2:
+                continue
+            try:
+                await self._cache.refresh((start, end), functools.partial(self._compute, start, end))
+            except Exception as exc:  # the refresher keeps running; requests see the errors
+                log.warning("refresh of the fleet answer [%s, %s) failed: %s", start, end, exc)
+
+    async def _run(self) -> None:
+        period = max(self.ttl_s / 4, 0.05)
+        while True:
+            await asyncio.sleep(period)
+            await self.refresh_once()
+
+    def start(self) -> None:
+        """Start the background refresher (nothing when the cache is off)."""
+        if self.warm_for_s > 0 and self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop the background refresher."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
