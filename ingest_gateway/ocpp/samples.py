@@ -33,8 +33,8 @@ from ocpp.exceptions import PropertyConstraintViolationError, TypeConstraintViol
 
 REGISTER = "Energy.Active.Import.Register"
 VOLTAGE = "Voltage"
-ENERGY_UNITS = {"Wh": 0.001, "kWh": 1.0}
-VOLTAGE_UNITS = {"V": 1.0}
+ENERGY_UNITS = {"Wh": -3, "kWh": 0}  # powers of ten to kWh
+VOLTAGE_UNITS = {"V": 0}
 _LOCATIONS = ("Outlet", "Inlet")  # by preference
 # 1.6 values are xs:decimal strings: digits, an optional fraction, an optional exponent.
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
@@ -84,17 +84,22 @@ def number_201(raw: Any, index: int) -> float:
     return float(raw)
 
 
-def _scale(measurand: str, unit: str, multiplier: int, index: int) -> float | None:
-    """The factor to kWh (energy) or V (voltage); None for a measurand not used here."""
+def _exponent(measurand: str, unit: str, multiplier: int, index: int) -> int | None:
+    """The power of ten to kWh (energy) or V (voltage); None for a measurand not used here."""
     units = ENERGY_UNITS if measurand == REGISTER else VOLTAGE_UNITS if measurand == VOLTAGE else None
     if units is None:
         return None
-    factor = units.get(unit)
-    if factor is None:
+    exponent = units.get(unit)
+    if exponent is None:
         raise PropertyConstraintViolationError(
             details={"cause": f"{_where(index)}: {measurand} in {unit!r}; expected one of {sorted(units)}"}
         )
-    return factor * 10.0**multiplier
+    return exponent + multiplier
+
+
+def scaled(value: float, exponent: int) -> float:
+    """``value * 10**exponent``, dividing for a negative one (1001 Wh is exactly 1001 / 1000 kWh)."""
+    return value * float(10**exponent) if exponent >= 0 else value / float(10 ** (-exponent))
 
 
 def decode_16(sampled: Iterable[Mapping[str, Any]]) -> list[Sample]:
@@ -106,10 +111,12 @@ def decode_16(sampled: Iterable[Mapping[str, Any]]) -> list[Sample]:
         measurand = sv.get("measurand", REGISTER)
         # 1.6 says the default unit is Wh whatever the measurand; a Voltage without one means V.
         unit = sv.get("unit", "V" if measurand == VOLTAGE else "Wh")
-        factor = _scale(measurand, unit, 0, i)
-        if factor is not None:
+        exponent = _exponent(measurand, unit, 0, i)
+        if exponent is not None:
             value = _non_negative(number_16(sv.get("value"), i), i)
-            out.append(Sample(measurand, sv.get("phase"), sv.get("location", "Outlet"), value * factor))
+            out.append(
+                Sample(measurand, sv.get("phase"), sv.get("location", "Outlet"), scaled(value, exponent))
+            )
     return out
 
 
@@ -125,10 +132,12 @@ def decode_201(sampled: Iterable[Mapping[str, Any]]) -> list[Sample]:
             raise PropertyConstraintViolationError(
                 details={"cause": f"{_where(i)}.unitOfMeasure.multiplier {multiplier!r} is not in -9..9"}
             )
-        factor = _scale(measurand, unit, multiplier, i)
-        if factor is not None:
+        exponent = _exponent(measurand, unit, multiplier, i)
+        if exponent is not None:
             value = _non_negative(number_201(sv.get("value"), i), i)
-            out.append(Sample(measurand, sv.get("phase"), sv.get("location", "Outlet"), value * factor))
+            out.append(
+                Sample(measurand, sv.get("phase"), sv.get("location", "Outlet"), scaled(value, exponent))
+            )
     return out
 
 

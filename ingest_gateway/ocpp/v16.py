@@ -25,7 +25,7 @@ from ingest_gateway.enqueue import Record
 from ingest_gateway.ocpp import metrics
 from ingest_gateway.ocpp.peer import OcppPeer, handles, log
 from ingest_gateway.ocpp.records import reading_records, session_record
-from ingest_gateway.ocpp.samples import MeterSample, meter_samples
+from ingest_gateway.ocpp.samples import MeterSample, meter_samples, scaled
 from schemas.sessions import meter_id_for
 
 ACCEPTED = IdTagInfo(status=AuthorizationStatus.accepted)
@@ -91,7 +91,7 @@ class ChargePoint16(OcppPeer, ChargePoint):  # type: ignore[misc]  # ocpp is unt
     async def on_start(
         self, connector_id: int, id_tag: str, meter_start: int, timestamp: str, **_: Any
     ) -> Any:
-        start = MeterSample(timestamp, meter_start / 1000, None)
+        start = MeterSample(timestamp, scaled(meter_start, -3), None)
         records = self._readings(connector_id, [start])  # checks the timestamp before an id is taken
         tx, new = self.ctx.book.start_16(self.id, (connector_id, id_tag, meter_start, timestamp))
         records.append(self._session(connector_id, tx, "started", timestamp, id_tag=id_tag))
@@ -141,7 +141,7 @@ class ChargePoint16(OcppPeer, ChargePoint):  # type: ignore[misc]  # ocpp is unt
             return answer
         samples = [
             *meter_samples(transaction_data or [], "1.6"),
-            MeterSample(timestamp, meter_stop / 1000, None),
+            MeterSample(timestamp, scaled(meter_stop, -3), None),
         ]
         records = self._readings(connector, samples)
         known = self.ctx.book.find(self.id, str(transaction_id))

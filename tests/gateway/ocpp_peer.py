@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+import os
+import ssl
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -15,7 +17,10 @@ from ocpp.v201 import ChargePoint as Client201
 from websockets.asyncio.client import ClientConnection, connect
 
 from common.tokens import Scope, issue
-from tests.gateway.helpers import end_offsets, read_messages
+from devstack import free_port
+from energy_ingest.procs import ServiceProcess, wait_http
+from tests.gateway.helpers import Gateway, end_offsets, read_messages
+from tests.tls import wait_https
 
 SUBPROTOCOL = {"1.6": "ocpp1.6", "2.0.1": "ocpp2.0.1"}
 
@@ -114,3 +119,28 @@ async def raw_call(ws: ClientConnection, frame: str) -> list[Any]:
     answer = await asyncio.wait_for(ws.recv(), 15)
     parsed: list[Any] = orjson.loads(answer)
     return parsed
+
+
+@contextlib.contextmanager
+def own_gateway(
+    name: str, stack_env: Mapping[str, str], path: str = "/readyz", **extra: str
+) -> Iterator[Gateway]:
+    """A gateway process with ``extra`` settings, once ``path`` answers 200 (plain HTTP or,
+    with ``GATEWAY_TLS_CERT_FILE``, HTTPS verified against that certificate)."""
+    port = free_port()
+    env = dict(stack_env) | {"GATEWAY_PORT": str(port)} | extra
+    cert = extra.get("GATEWAY_TLS_CERT_FILE")
+    scheme = "https" if cert else "http"
+    sink = None if os.environ.get("TEST_SERVICE_OUTPUT") else open(os.devnull, "w")  # noqa: SIM115
+    proc = ServiceProcess(name, ["gateway"], env, sink=sink).start()
+    try:
+        url = f"{scheme}://127.0.0.1:{port}"
+        if cert:
+            wait_https(f"{url}{path}", ssl.create_default_context(cafile=cert), proc, expect=200)
+        else:
+            wait_http(f"{url}{path}", 90, proc)
+        yield Gateway(proc, url, env)
+    finally:
+        proc.stop()
+        if sink is not None:
+            sink.close()
