@@ -9,12 +9,18 @@ devices. Per cell the first batch is an untimed warm-up (it creates the status r
 then wall time, CPU (this process; the PostgreSQL server tree) and WAL bytes per reading.
 
     .venv/bin/python -m bench.merge_cost --batch-sizes 1000 5000 20000 --devices 100 2000 20000
+
+``--meters register`` makes the meters report their lifetime register instead of the
+interval's energy (the register merge, docs/registers.md); ``--late F`` then holds back a
+share F of the register readings to the next batch, so that each arrives after its
+successor and the merge corrects the successor's derived energy.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import secrets
 import statistics
 import sys
@@ -75,21 +81,33 @@ def wal_position(admin_url: str) -> int:
     return int(str(row[0])) if row else 0
 
 
-def build_batches(batch: int, devices: int, count: int, start: datetime) -> list[Batch]:
-    """``count`` batches of ``batch`` readings of a ``devices`` fleet, minute after minute."""
+def build_batches(
+    batch: int, devices: int, count: int, start: datetime, registers: bool = False, late: float = 0.0
+) -> list[Batch]:
+    """``count`` batches of ``batch`` readings of a ``devices`` fleet, minute after minute.
+
+    ``registers``: meters send a rising register (minute * 0.5 kWh + a wobble) instead of the
+    interval energy; ``late``: that share of register readings moves to the next batch."""
     out: list[Batch] = []
     received = datetime.now(UTC)
+    rng = random.Random(7)  # noqa: S311 (which readings are late, not a secret)
+    held: list[tuple[str, datetime, float, float | None, datetime | None, int, int]] = []
     for b in range(count):
         current = Batch(generation=0)
+        current.registers.extend(held)
+        held = []
         for i in range(b * batch, (b + 1) * batch):
             minute, device = divmod(i, devices)
             ts = start + timedelta(minutes=minute)
             current.days.add(ts.date())
             value = (i % 997) / 997
-            if device % 2 == 0:
+            if device % 2 == 1:
+                current.vehicles.append((f"mc-v{device}", ts, 50 + value, value, 20 + value, received, 0, i))
+            elif not registers:
                 current.meters.append((f"mc-m{device}", ts, value, 230.0 + value, received, 0, i))
             else:
-                current.vehicles.append((f"mc-v{device}", ts, 50 + value, value, 20 + value, received, 0, i))
+                row = (f"mc-m{device}", ts, minute * 0.5 + value, 230.0 + value, received, 0, i)
+                (held if b + 1 < count and rng.random() < late else current.registers).append(row)
         out.append(current)
     return out
 
@@ -115,7 +133,7 @@ def measure(
     """One cell: ``args.repetitions`` runs into emptied tables."""
     count = 1 + max(args.min_batches, args.readings // batch)
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=3)
-    batches = build_batches(batch, devices, count, start)
+    batches = build_batches(batch, devices, count, start, args.meters == "register", args.late)
     timed = batch * (count - 1)
     wall: list[float] = []
     loader: list[float] = []
@@ -158,6 +176,10 @@ def main() -> int:
     parser.add_argument("--readings", type=int, default=100_000, help="timed readings per run (about)")
     parser.add_argument("--min-batches", type=int, default=3, help="timed batches per run, at least")
     parser.add_argument("--repetitions", type=int, default=3, help="runs per cell; median (min-max)")
+    parser.add_argument(
+        "--meters", choices=["interval", "register"], default="interval", help="what the meters report"
+    )
+    parser.add_argument("--late", type=float, default=0.0, help="share of register readings one batch late")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="merge-cost-") as tmp:
         server = PostgresServer(Path(tmp) / "postgres", free_port())
