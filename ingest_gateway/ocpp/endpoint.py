@@ -22,7 +22,7 @@ from ingest_gateway.ocpp.connection import TokenBucket, WebSocketConnection
 from ingest_gateway.ocpp.context import DoorContext
 from ingest_gateway.ocpp.errors import ConnectionEnded, HandshakeRefused
 from ingest_gateway.ocpp.handshake import authenticate, check_charge_point_id, choose_subprotocol
-from ingest_gateway.ocpp.peer import OcppPeer
+from ingest_gateway.ocpp.peer import WIRE_LOG, OcppPeer
 from ingest_gateway.ocpp.settings import OcppSettings
 from ingest_gateway.ocpp.v16 import ChargePoint16
 from ingest_gateway.ocpp.v201 import ChargePoint201
@@ -39,6 +39,7 @@ class OcppDoor:
         self._ctx = context
         self._verifier = verifier
         self._live: dict[str, WebSocketConnection] = {}
+        WIRE_LOG.setLevel(logging.CRITICAL)  # the door logs what matters itself (peer.py)
 
     @property
     def connected(self) -> int:

@@ -19,6 +19,7 @@ acknowledged every record (the same promise as HTTP 202) and raises ``InternalEr
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -39,7 +40,7 @@ from ingest_gateway.ocpp.context import DoorContext
 
 log = logging.getLogger("ingest_gateway.ocpp")
 # The ocpp package logs every frame at INFO and every CALLERROR with a traceback; the door
-# logs its own structured lines instead, so its logger only passes warnings and worse.
+# logs its own structured lines instead (OcppDoor silences this logger).
 WIRE_LOG = logging.getLogger("ingest_gateway.ocpp.wire")
 
 
@@ -47,8 +48,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def handles(action: Enum) -> Callable[[F], F]:
-    """``ocpp.routing.on`` with its type: mark a method as the handler of ``action``."""
-    return cast(Callable[[F], F], on(action))
+    """``ocpp.routing.on`` with its type: mark a method as the handler of ``action``.
+
+    An exception that is not a CALLERROR (a bug) is logged with its traceback here and
+    answered as ``InternalError``; the ``ocpp`` package's own logger stays quiet.
+    """
+
+    def decorate(handler: F) -> F:
+        @functools.wraps(handler)
+        async def guarded(self: OcppPeer, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return await handler(self, *args, **kwargs)
+            except OCPPError:
+                raise
+            except Exception as exc:
+                log.exception("OCPP handler failed", extra={"chargePointId": self.id, "action": action.value})
+                raise InternalError(details={"cause": type(exc).__name__}) from exc
+
+        return cast(F, on(action)(guarded))
+
+    return decorate
 
 
 _CODES_1_6 = {
