@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 
-from analytics_api import metrics
 from analytics_api.auth import BodyGate
 from analytics_api.db import Database
 from analytics_api.deps import AppContext
 from analytics_api.errors import ApiError, InvalidParameter, MalformedBody
+from analytics_api.measured import Measured
 from analytics_api.routes import (
     dashboard,
     fleet,
@@ -104,15 +103,7 @@ def create_app(settings: AnalyticsSettings, *, clock: Clock = utc_now) -> FastAP
     ctx = app.state.analytics
     app.add_middleware(BodyGate, verifier=ctx.verifier, max_bytes=settings.max_request_body_bytes)
 
-    @app.middleware("http")
-    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        path = getattr(request.scope.get("route"), "path", "unmatched")
-        metrics.REQUESTS.labels(path, request.method, str(response.status_code)).inc()
-        metrics.LATENCY.labels(path).observe(time.perf_counter() - started)
-        response.headers.update(db.reads.headers())  # where it was read, and how fresh
-        return response
+    app.add_middleware(Measured, headers=db.reads.headers)  # where it was read, and how fresh
 
     app.add_middleware(
         RequestLimits,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator, Mapping
+import time
+import weakref
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import psycopg
@@ -26,10 +28,12 @@ from sql import query
 log = logging.getLogger(__name__)
 
 Row = dict[str, Any]
-Pool = AsyncConnectionPool[AsyncConnection[DictRow]]
+Conn = AsyncConnection[DictRow]
+Pool = AsyncConnectionPool[Conn]
 
 APPLICATION_NAME = "energy-analytics"
 READY_TIMEOUT_S = 2.0
+CHECK_IDLE_S = 1.0
 
 
 def session_options(statement_timeout_ms: int, *, read_only: bool) -> str:
@@ -45,8 +49,33 @@ def session_options(statement_timeout_ms: int, *, read_only: bool) -> str:
     return opts + (" -c default_transaction_read_only=on" if read_only else "")
 
 
+class IdleCheck:
+    """The pool's check of a connection it hands out: a round trip (an empty query) only when
+    the connection has been idle in the pool for ``idle_s`` or more. One handed back a moment
+    ago worked then (a failed query discards it); under load every connection is, and the
+    round trip per request (a tenth of a performance request's time) is saved. A server
+    that restarted within ``idle_s`` of a connection's last use costs that request a 503."""
+
+    def __init__(self, idle_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.idle_s = idle_s
+        self._clock = clock
+        self._returned: weakref.WeakKeyDictionary[Conn, float] = weakref.WeakKeyDictionary()
+
+    async def returned(self, conn: Conn) -> None:
+        """The pool's ``reset`` callback: when the connection came back."""
+        self._returned[conn] = self._clock()
+
+    async def check(self, conn: Conn) -> None:
+        """The pool's ``check`` callback: raises when the connection does not work."""
+        at = self._returned.get(conn)
+        if at is not None and self._clock() - at < self.idle_s and not conn.closed:
+            return
+        await AsyncConnectionPool.check_connection(conn)
+
+
 def make_pool(url: str, settings: AnalyticsSettings, *, name: str, max_size: int, read_only: bool) -> Pool:
     """A closed pool; :meth:`Database.open` opens it."""
+    idle = IdleCheck(CHECK_IDLE_S)
     return AsyncConnectionPool(
         url,
         connection_class=AsyncConnection[DictRow],
@@ -62,7 +91,8 @@ def make_pool(url: str, settings: AnalyticsSettings, *, name: str, max_size: int
         name=name,
         timeout=settings.pool_timeout_s,
         max_waiting=settings.pool_max_waiting,
-        check=AsyncConnectionPool.check_connection,
+        check=idle.check,
+        reset=idle.returned,
     )
 
 
