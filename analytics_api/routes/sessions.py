@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -18,16 +19,33 @@ from analytics_api.session_models import SESSION_COLUMNS, ChargingSession, Vehic
 router = APIRouter(tags=["sessions"])
 
 MAX_SESSIONS = 1000
+MICROSECOND = timedelta(microseconds=1)
 MAX_OFFSET = 1_000_000
 _CSV: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/csv": {}}, "description": "JSON, or CSV when asked"}
 }
 
 
-def _session(row: dict[str, Any]) -> ChargingSession:
-    ac: Decimal = row["ac_kwh"]
-    reported_dc = int(row["vehicle_samples"]) > 0
-    dc: Decimal | None = row["dc_kwh"] if reported_dc else None
+def _spans(vehicle_id: str, rows: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    """The energy query's parameters: each session's (start, stop] (stop = now while open)
+    as the half-open [start + 1 us, stop + 1 us) (timestamps are in microseconds)."""
+    lo = [r["started_at"] + MICROSECOND for r in rows]
+    hi = [max(r["stopped_at"] or now, r["started_at"]) + MICROSECOND for r in rows]
+    return {
+        "vehicle_id": vehicle_id,
+        "idx": list(range(len(rows))),
+        "meter_ids": [r["meter_id"] for r in rows],
+        "lo": lo,
+        "hi": hi,
+        "lo_min": min(lo),
+        "hi_max": max(hi),
+    }
+
+
+def _session(row: dict[str, Any], energy: dict[str, Any]) -> ChargingSession:
+    ac: Decimal = energy["ac_kwh"]
+    reported_dc = int(energy["vehicle_samples"]) > 0
+    dc: Decimal | None = energy["dc_kwh"] if reported_dc else None
     return ChargingSession(
         charge_point_id=row["charge_point_id"],
         connector_id=row["connector_id"],
@@ -41,8 +59,8 @@ def _session(row: dict[str, Any]) -> ChargingSession:
         kwh_consumed_ac=ac,
         kwh_delivered_dc=dc,
         efficiency_ratio=efficiency(dc, ac) if dc is not None else None,
-        meter_samples=int(row["meter_samples"]),
-        vehicle_samples=int(row["vehicle_samples"]),
+        meter_samples=int(energy["meter_samples"]),
+        vehicle_samples=int(energy["vehicle_samples"]),
     )
 
 
@@ -71,7 +89,6 @@ async def vehicle_sessions(
         "vehicle_id": vehicle_id,
         "from": window.start,
         "to": window.end,
-        "now": now,
         "limit": limit + 1,
         "offset": offset,
     }
@@ -80,7 +97,11 @@ async def vehicle_sessions(
         known = await ctx.db.fetch_one("analytics_vehicle_sessions_known", {"device_id": vehicle_id})
         if known is None or not known["known"]:
             raise NotFound(f"unknown vehicle {vehicle_id!r}")
-    sessions = [_session(r) for r in rows[:limit]]
+    page = rows[:limit]
+    energies = (
+        await ctx.db.fetch_all("analytics_session_energy", _spans(vehicle_id, page, now)) if page else []
+    )
+    sessions = [_session(r, e) for r, e in zip(page, energies, strict=True)]
     next_offset = offset + limit if len(rows) > limit else None
     if wants_csv(format, accept):
         headers = {"X-Next-Offset": str(next_offset)} if next_offset is not None else {}
