@@ -184,8 +184,8 @@ class BatchWriter:
                 async with conn.cursor() as cur:
                     if batch.meters:
                         meters = await self._merge(cur, "meter", METER_TYPES, batch.meters)
-                    if batch.registers:  # a separate statement: interval-only batches never pay for it
-                        meters += await self._merge(cur, "meter_register", METER_TYPES, batch.registers)
+                    if batch.registers:  # statements of their own: interval-only batches never pay for them
+                        meters += await self._merge_registers(cur, batch.registers)
                     if batch.vehicles:
                         vehicles = await self._merge(cur, "vehicle", VEHICLE_TYPES, batch.vehicles)
                     if batch.sessions:
@@ -211,6 +211,25 @@ class BatchWriter:
         await cur.execute(query(f"merge_{kind}"))
         got = await cur.fetchone()
         return int(str(got[0])) if got else 0
+
+    async def _merge_registers(self, cur: Cursor, rows: Sequence[Sequence[object]]) -> int:
+        """Register readings (docs/registers.md): merge, then correct the stored successors of
+        late readings row by row (each UPDATE planned for its one day partition)."""
+        async with cur.copy(query("copy_stage_meter_register")) as copy:
+            copy.set_types(METER_TYPES)
+            for row in rows:
+                await copy.write_row(row)
+        await cur.execute(query("merge_meter_register"))
+        inserted = 0
+        fixes = []
+        for count, meter_id, ts, kwh in await cur.fetchall():
+            if meter_id is None:
+                inserted = int(str(count))
+            else:
+                fixes.append({"meter_id": meter_id, "ts": ts, "kwh": kwh})
+        if fixes:
+            await cur.executemany(query("fix_register_successor"), fixes)
+        return inserted
 
     async def _store_offsets(self, cur: Cursor, batch: Batch) -> None:
         stale: list[TopicPartition] = []

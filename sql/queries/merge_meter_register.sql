@@ -6,38 +6,66 @@
 -- batch the lowest offset wins). Each new row's stored neighbours (the last register row
 -- before it, the first after it) join the new rows in one chain per meter: the chain's
 -- order gives every new row its predecessor, and every stored successor of a new row its
--- new predecessor; such a successor's derived energy is corrected in place (the only
--- update of history), and the status and rollups take the inserted rows plus the
--- successors' differences, in this one statement. Returns the number of rows inserted.
+-- new predecessor. The status and rollups take the inserted rows plus the successors'
+-- differences here; the successors' own rows (the only update of history) are corrected
+-- by fix_register_successor.sql, one row per statement, in the same transaction (a join
+-- UPDATE of the partitioned table is planned as a hash join over every partition: the
+-- planner cannot cost the run-time pruning of a nested loop). Returns one row with the
+-- number of rows inserted (meter_id NULL), then one row per successor to correct.
 WITH new AS (
     SELECT DISTINCT ON (s.meter_id, s.ts)
            s.meter_id, s.ts, s.kwh_register_ac::numeric AS reg, s.voltage, s.received_at,
            s.kafka_partition, s.kafka_offset
     FROM stage_meter s
-    WHERE s.kwh_register_ac IS NOT NULL
-      AND NOT EXISTS (SELECT FROM meter_telemetry t WHERE t.meter_id = s.meter_id AND t.ts = s.ts)
+    -- LATERAL + LIMIT: a nested loop of key lookups, each pruned at run time to its day's
+    -- partition (NOT EXISTS was planned as a hash anti-join over every partition).
+    LEFT JOIN LATERAL (
+        SELECT true AS hit FROM meter_telemetry t WHERE t.meter_id = s.meter_id AND t.ts = s.ts LIMIT 1
+    ) stored ON true
+    WHERE s.kwh_register_ac IS NOT NULL AND stored.hit IS NULL
     ORDER BY s.meter_id, s.ts, s.kafka_partition, s.kafka_offset
 ),
 neighbours AS (
-    SELECT DISTINCT ON (meter_id, ts) meter_id, ts, reg, old_kwh, successor
+    -- Each lookup is a nested loop of index scans pruned at run time to the partitions its
+    -- range can touch: first the day before (or after) the reading, and only when that has
+    -- no register row, the rest of history (UNION ALL + LIMIT 1 stops at the first branch
+    -- that finds one), so a meter reporting within a day costs one or two partitions.
+    SELECT DISTINCT ON (meter_id, ts) meter_id, ts, reg, old_kwh, successor, voltage, received_at
     FROM (
-        SELECT p.meter_id, p.ts, p.kwh_register_ac AS reg, p.kwh_consumed_ac AS old_kwh, false AS successor
+        SELECT p.meter_id, p.ts, p.kwh_register_ac AS reg, p.kwh_consumed_ac AS old_kwh, false AS successor,
+               p.voltage, p.received_at
         FROM new n
         CROSS JOIN LATERAL (
-            SELECT t.meter_id, t.ts, t.kwh_register_ac, t.kwh_consumed_ac
-            FROM meter_telemetry t
-            WHERE t.meter_id = n.meter_id AND t.ts < n.ts AND t.kwh_register_ac IS NOT NULL
-            ORDER BY t.ts DESC
+            (SELECT t.meter_id, t.ts, t.kwh_register_ac, t.kwh_consumed_ac, t.voltage, t.received_at
+             FROM meter_telemetry t
+             WHERE t.meter_id = n.meter_id AND t.ts < n.ts AND t.ts >= n.ts - interval '1 day'
+               AND t.kwh_register_ac IS NOT NULL
+             ORDER BY t.ts DESC
+             LIMIT 1)
+            UNION ALL
+            (SELECT t.meter_id, t.ts, t.kwh_register_ac, t.kwh_consumed_ac, t.voltage, t.received_at
+             FROM meter_telemetry t
+             WHERE t.meter_id = n.meter_id AND t.ts < n.ts - interval '1 day' AND t.kwh_register_ac IS NOT NULL
+             ORDER BY t.ts DESC
+             LIMIT 1)
             LIMIT 1
         ) p
         UNION ALL
-        SELECT q.meter_id, q.ts, q.kwh_register_ac, q.kwh_consumed_ac, true
+        SELECT q.meter_id, q.ts, q.kwh_register_ac, q.kwh_consumed_ac, true, q.voltage, q.received_at
         FROM new n
         CROSS JOIN LATERAL (
-            SELECT t.meter_id, t.ts, t.kwh_register_ac, t.kwh_consumed_ac
-            FROM meter_telemetry t
-            WHERE t.meter_id = n.meter_id AND t.ts > n.ts AND t.kwh_register_ac IS NOT NULL
-            ORDER BY t.ts
+            (SELECT t.meter_id, t.ts, t.kwh_register_ac, t.kwh_consumed_ac, t.voltage, t.received_at
+             FROM meter_telemetry t
+             WHERE t.meter_id = n.meter_id AND t.ts > n.ts AND t.ts <= n.ts + interval '1 day'
+               AND t.kwh_register_ac IS NOT NULL
+             ORDER BY t.ts
+             LIMIT 1)
+            UNION ALL
+            (SELECT t.meter_id, t.ts, t.kwh_register_ac, t.kwh_consumed_ac, t.voltage, t.received_at
+             FROM meter_telemetry t
+             WHERE t.meter_id = n.meter_id AND t.ts > n.ts + interval '1 day' AND t.kwh_register_ac IS NOT NULL
+             ORDER BY t.ts
+             LIMIT 1)
             LIMIT 1
         ) q
     ) found
@@ -50,7 +78,7 @@ chain AS (
                voltage, received_at, kafka_partition, kafka_offset
         FROM new
         UNION ALL
-        SELECT meter_id, ts, reg, old_kwh, false, successor, NULL, NULL, NULL, NULL
+        SELECT meter_id, ts, reg, old_kwh, false, successor, voltage, received_at, NULL, NULL
         FROM neighbours
     ) c
 ),
@@ -69,13 +97,11 @@ ins AS (
     ON CONFLICT (meter_id, ts) DO NOTHING
     RETURNING t.meter_id, t.ts, t.kwh_consumed_ac, t.kwh_register_ac, t.voltage, t.received_at
 ),
-upd AS (
-    UPDATE meter_telemetry AS t
-    SET kwh_consumed_ac = d.kwh
-    FROM derived d
-    WHERE NOT d.is_new AND d.kwh <> d.old_kwh AND t.meter_id = d.meter_id AND t.ts = d.ts
-    RETURNING t.meter_id, t.ts, t.kwh_consumed_ac, t.kwh_register_ac, t.voltage, t.received_at,
-              t.kwh_consumed_ac - d.old_kwh AS delta
+upd AS (  -- stored successors whose derived energy changes (rewritten by fix_register_successor)
+    SELECT meter_id, ts, kwh AS kwh_consumed_ac, reg AS kwh_register_ac, voltage, received_at,
+           kwh - old_kwh AS delta
+    FROM derived
+    WHERE NOT is_new AND kwh <> old_kwh
 ),
 status AS (
     INSERT INTO meter_status AS s
@@ -131,4 +157,6 @@ daily AS (
             samples = d.samples + EXCLUDED.samples,
             voltage_missing = d.voltage_missing + EXCLUDED.voltage_missing
 )
-SELECT count(*) FROM ins
+SELECT count(*) AS inserted, NULL::text AS meter_id, NULL::timestamptz AS ts, NULL::numeric AS kwh FROM ins
+UNION ALL
+SELECT NULL, meter_id, ts, kwh_consumed_ac FROM upd
