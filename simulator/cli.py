@@ -87,6 +87,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     ocpp.add_argument(
         "--no-vehicles", action="store_true", help="charge points only: no vehicle DC over HTTP"
     )
+    ocpp.add_argument(
+        "--check",
+        action="store_true",
+        help="then check that every vehicle's sessions (GET /v1/vehicles/ID/sessions, $ANALYTICS_TOKEN) "
+        "show the energy drawn and the DC posted; exit 1 if not",
+    )
     ocpp.add_argument("--transcript", metavar="PATH", help="write the first charge point's frames to PATH")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=_run)

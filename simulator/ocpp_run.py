@@ -205,4 +205,14 @@ def main(args: argparse.Namespace) -> int:
     if frames is not None:
         write_transcript(args.transcript, protocol, fleet[0].charge_point_id, frames)
         print(f"transcript of {fleet[0].charge_point_id}: {args.transcript}")
-    return 0 if rejected == 0 and not any(s.errors for s in stats) else 1
+    checked = True
+    if args.check:
+        from simulator.ocpp_check import check_sessions
+
+        token = env.get("ANALYTICS_TOKEN") or env.get("ADMIN_TOKEN") or ""
+        result = check_sessions(fleet, env.get("ANALYTICS_URL", "http://127.0.0.1:3001"), token)
+        print(result.line())
+        for line in result.differences[:10]:
+            print(f"  {line}", file=sys.stderr)
+        checked = result.matched == result.expected
+    return 0 if checked and rejected == 0 and not any(s.errors for s in stats) else 1

@@ -112,6 +112,8 @@ class Link:
         )
         self._reader = asyncio.create_task(self._cp.start())
         self.stats.connects += 1
+        if self.frames is not None:
+            self.frames.append(("note", f"connected: {self.config.url}, subprotocol {self._ws.subprotocol}"))
 
     async def call(self, payload: Any) -> Any:
         t0 = time.perf_counter()
@@ -125,6 +127,8 @@ class Link:
     async def close(self) -> None:
         if self._ws is not None:
             await self._ws.close()
+            if self.frames is not None:
+                self.frames.append(("note", "closed the WebSocket"))
         if self._reader is not None:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 
 def transcript_markdown(protocol: str, charge_point_id: str, frames: Sequence[tuple[str, str]]) -> str:
-    """One line per frame: direction, what it is, the frame itself."""
+    """One line per frame: ``->`` sent, ``<-`` received, ``--`` a connection event."""
     lines = [f"Charge point `{charge_point_id}`, subprotocol `{protocol}`:", "", "```text"]
     for direction, frame in frames:
-        arrow = "->" if direction == "sent" else "<-"
+        arrow = {"sent": "->", "received": "<-"}.get(direction, "--")
         lines.append(f"{arrow} {frame}")
     lines.append("```")
     return "\n".join(lines) + "\n"
