@@ -111,6 +111,19 @@ async def test_bad_input_gets_callerrors_and_spares_the_neighbour(
         assert ws.close_code == 1009  # message too big
         await _neighbour_publishes(client, gateway, neighbour)
     assert not [k for _, k, _ in await records_since(gateway.env, before) if k.startswith(f"{bad}:")]
+    v = "1.6" if version == "1.6" else "2.0.1"
+    assert gateway.metric(f'gateway_ocpp_call_errors_total{{code="NotImplemented",version="{v}"}}') >= 1
+    assert (
+        gateway.metric(f'gateway_ocpp_messages_total{{action="unknown",result="CALLERROR",version="{v}"}}')
+        >= 1
+    )
+    assert gateway.metric(
+        'gateway_ocpp_messages_total{action="Heartbeat",result="CALLRESULT",version="1.6"}'
+    ) >= len(cases)
+    assert (
+        gateway.metric(f'gateway_ocpp_connections_total{{outcome="accepted",subprotocol="{subprotocol}"}}')
+        >= 1
+    )
 
 
 @pytest.fixture(scope="module")
