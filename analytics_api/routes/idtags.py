@@ -30,7 +30,7 @@ def _model(r: IdTagRange) -> IdTagRangeOut:
 @router.put(
     "/v1/idtags/{idTag}",
     status_code=200,
-    responses={201: {"model": IdTagResult, "description": "First registration"}, **error_responses(409)},
+    responses={201: {"model": IdTagResult, "description": "First registration"}, **error_responses(400, 409)},
     summary="Register a charging card (OCPP idTag) to a vehicle; its sessions map their meter to it",
 )
 async def put_idtag(_: Admin, id_tag: IdTag, body: IdTagIn, ctx: Context, response: Response) -> IdTagResult:

@@ -151,3 +151,18 @@ async def test_scopes_and_bad_input(api: Api) -> None:
         assert got.status_code == 422, (params, got.text)
     no_token = await api.client.get(f"/v1/vehicles/{vehicle}/sessions", headers={"Authorization": ""})
     assert no_token.status_code == 401
+
+
+async def test_openapi_documents_the_session_routes(api: Api) -> None:
+    paths = (await api.client.get("/openapi.json")).json()["paths"]
+    card, sessions = paths["/v1/idtags/{idTag}"], paths["/v1/vehicles/{vehicleId}/sessions"]
+    assert set(card) == {"put", "get"}
+    assert {"200", "201", "400", "403", "409", "422"} <= set(card["put"]["responses"])
+    assert "text/csv" in sessions["get"]["responses"]["200"]["content"]
+    assert {p["name"] for p in sessions["get"]["parameters"]} >= {
+        "vehicleId",
+        "from",
+        "to",
+        "limit",
+        "offset",
+    }
