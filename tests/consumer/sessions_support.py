@@ -158,3 +158,23 @@ def kwh(values: Sequence[float]) -> Decimal:
 
 def utc(t: datetime) -> datetime:
     return t.astimezone(UTC)
+
+
+def register_record(meter_id: str, at: datetime, register_kwh: float) -> Record:
+    """A meter reading carrying the lifetime register (no voltage), as the OCPP door sends it."""
+    body = {"type": "meter", "meterId": meter_id, "kwhRegisterAc": register_kwh, "timestamp": iso(at)}
+    return METER_TOPIC, meter_id, json.dumps({**body, "receivedAt": int(time.time() * 1000)}).encode()
+
+
+def register_energy(series: dict[datetime, float], start: datetime, stop: datetime) -> Decimal:
+    """The energy of (start, stop] by the register rule, from the series sorted by time: each
+    reading adds its increase over the previous one, a decrease counts as a reset from zero,
+    the first reading adds nothing."""
+    total, previous = Decimal(0), None
+    for t in sorted(series):
+        value = Decimal(repr(series[t]))
+        gain = Decimal(0) if previous is None else (value - previous if value >= previous else value)
+        if start < t <= stop:
+            total += gain
+        previous = value
+    return total

@@ -16,7 +16,15 @@ from typing import Any
 
 from tests.consumer.fleet import Fleet
 from tests.consumer.sessions_fixtures import ADMIN, Api, api, caught_up, group
-from tests.consumer.sessions_support import Event, kwh, meter_record, produce, vehicle_record
+from tests.consumer.sessions_support import (
+    Event,
+    kwh,
+    meter_record,
+    produce,
+    register_energy,
+    register_record,
+    vehicle_record,
+)
 from tests.support import iso, recent_minute, unique
 
 __all__ = ["api", "group"]  # the module's fixtures
@@ -166,3 +174,30 @@ async def test_openapi_documents_the_session_routes(api: Api) -> None:
         "limit",
         "offset",
     }
+
+
+async def test_session_energy_from_a_register_with_a_reset(group: Fleet, api: Api) -> None:
+    cp, tag, vehicle = unique("cpr"), unique("TR"), unique("v-r")
+    meter = f"{cp}:1"
+    t0 = recent_minute(200)
+    rng = random.Random(11)
+    series, value = {}, 1234.5
+    for i in range(180):
+        value = round(value + rng.uniform(0.05, 0.5), 3) if i != 95 else 0.25  # a reset at minute 95
+        series[t0 + timedelta(minutes=i)] = value
+    start, stop = t0 + timedelta(minutes=12), t0 + timedelta(minutes=170)
+    records = [register_record(meter, t, v) for t, v in series.items()]
+    records += rng.sample(records, 30)  # duplicates
+    rng.shuffle(records)
+    assert (await api.put_idtag(tag, vehicle)).status_code == 201
+    events = [Event(cp, 1, "9", "ended", stop, reason="Local"), Event(cp, 1, "9", "started", start, tag)]
+    await produce(group.env, records + [e.record() for e in events])
+    await caught_up(group)
+    expected = register_energy(series, start, stop)
+    naive = Decimal(repr(series[stop])) - Decimal(repr(series[start]))
+    assert expected != naive  # the reset matters
+    window = {"from": iso(t0), "to": iso(t0 + timedelta(hours=4))}
+    got = (await api.client.get(f"/v1/vehicles/{vehicle}/sessions", params=window)).json()["sessions"]
+    assert [(s["transactionId"], s["kwhConsumedAc"], s["kwhDeliveredDc"]) for s in got] == [
+        ("9", float(expected), None)
+    ]
