@@ -129,8 +129,9 @@ async def test_bad_input_gets_callerrors_and_spares_the_neighbour(
 @pytest.fixture(scope="module")
 def kafkaless_gateway(stack_env: dict[str, str]) -> Iterator[Gateway]:
     """A gateway whose Kafka never answers (a closed port), two connections at most,
-    connections closed after 3 s of silence."""
+    connections closed after 3 s of silence, 2 messages a second (burst 2) per connection."""
     extra = {"KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{free_port()}", "OCPP_MAX_CONNECTIONS": "2"}
+    extra |= {"OCPP_MESSAGES_PER_S": "2", "OCPP_MESSAGE_BURST": "2"}
     with own_gateway("gateway-ocpp-nokafka", stack_env, "/healthz", OCPP_IDLE_TIMEOUT_S="3", **extra) as gw:
         yield gw
 
@@ -155,3 +156,13 @@ async def test_kafka_away_is_an_internal_error_in_time(kafkaless_gateway: Gatewa
 
         await asyncio.wait_for(ws.wait_closed(), 10)  # silent for OCPP_IDLE_TIMEOUT_S
         assert ws.close_code == 1001
+
+
+async def test_a_fast_charge_point_is_slowed_to_its_rate(kafkaless_gateway: Gateway) -> None:
+    gw, cp = kafkaless_gateway, unique("cp")
+    async with open_ws(ws_url(gw.url, cp), ["ocpp1.6"], basic(cp, charger_token(gw.env, cp))) as ws:
+        started = time.monotonic()
+        answers = [await raw_call(ws, f'[2,"h{i}","Heartbeat",{{}}]') for i in range(6)]
+        elapsed = time.monotonic() - started
+    assert [a[:2] for a in answers] == [[3, f"h{i}"] for i in range(6)]  # all answered, none refused
+    assert elapsed >= (6 - 2) / 2 - 0.1  # the burst of 2 at once, then one every 0.5 s
