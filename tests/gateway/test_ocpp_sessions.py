@@ -268,3 +268,34 @@ async def test_ocpp201_session(ocpp_gateway: Gateway) -> None:
             ),
         ]
     print(f"\n--- OCPP 2.0.1 session of {cp}\n{wire.transcript()}")
+
+
+async def test_a_transaction_survives_a_reconnect(ocpp_gateway: Gateway) -> None:
+    """StopTransaction (no connector in 1.6) and a 2.0.1 Ended event (no evse) on a new
+    connection still land on the transaction's meter; a retried StartTransaction keeps its id."""
+    gw, cp16, cp201 = ocpp_gateway, unique("cp16"), unique("cp201")
+    t0, t1 = iso(recent_minute(5)), iso(recent_minute(2))
+    async with charge_point(gw.url, cp16, charger_token(gw.env, cp16), "1.6") as (client, _):
+        start = call16.StartTransaction(2, "CARD-R", 10_000, t0)
+        tx = (await client.call(start, suppress=False)).transaction_id
+        assert (await client.call(start, suppress=False)).transaction_id == tx  # our answer was "lost"
+    async with charge_point(gw.url, cp201, charger_token(gw.env, cp201), "2.0.1") as (client, _):
+        started = call201.TransactionEvent(
+            "Started", t0, "Authorized", 0, {"transactionId": "r1"}, evse={"id": 3}
+        )
+        await client.call(started, suppress=False)
+
+    before = await offsets(gw.env)
+    async with charge_point(gw.url, cp16, charger_token(gw.env, cp16), "1.6") as (client, _):
+        await client.call(call16.StopTransaction(12_500, t1, tx), suppress=False)
+    async with charge_point(gw.url, cp201, charger_token(gw.env, cp201), "2.0.1") as (client, _):
+        ended = call201.TransactionEvent("Ended", t1, "EVDeparted", 1, {"transactionId": "r1"})
+        await client.call(ended, suppress=False)
+    got = [(t, k, v.get("event"), v.get("kwhRegisterAc")) for t, k, v in await records_since(gw.env, before)]
+    assert sorted(r for r in got if r[1].startswith((f"{cp16}:", f"{cp201}:"))) == sorted(
+        [
+            (METER_TOPIC, f"{cp16}:2", None, 12.5),
+            (SESSION_TOPIC, f"{cp16}:2", "ended", None),
+            (SESSION_TOPIC, f"{cp201}:3", "ended", None),
+        ]
+    )
