@@ -33,7 +33,8 @@ class CheckResult:
         return f"sessions check: {self.matched} of {self.expected} match the energy drawn and the DC posted"
 
 
-def _differs(row: dict[str, Any] | None, plan: SessionPlan) -> str | None:
+def session_problem(row: dict[str, Any] | None, plan: SessionPlan) -> str | None:
+    """What is wrong with the sessions route's ``row`` for ``plan`` (None: it matches)."""
     if row is None:
         return "missing"
     if row.get("stop") is None:
@@ -62,7 +63,7 @@ def check_sessions(
                 rows = r.json().get("sessions", []) if r.status_code == 200 else []
                 by_start = {row["start"].replace("Z", "+00:00"): row for row in rows}
                 for plan in cp.sessions:
-                    problem = _differs(by_start.get(plan.start.isoformat()), plan)
+                    problem = session_problem(by_start.get(plan.start.isoformat()), plan)
                     if problem is None:
                         result.matched += 1
                     else:

@@ -10,9 +10,11 @@ from typing import Any
 
 import pytest
 
+from simulator.ocpp_check import session_problem
 from simulator.ocpp_frames import Protocol, meter_value, sampled_values
 from simulator.ocpp_plan import ENERGY_REGISTER, PlanSpec, UnitStyle, phase_split, plan_sessions
 from simulator.ocpp_run import fleet_plan, vehicle_readings
+from simulator.ocpp_transcript import transcript_markdown
 
 START = datetime(2026, 1, 1, 8, tzinfo=UTC)
 SPEC = PlanSpec(sessions=3, samples_per_session=10, reset_share=0.5, reconnect_share=0.5, duplicate_share=0.5)
@@ -153,3 +155,20 @@ def test_fleet_plan_is_deterministic_ends_in_time_and_the_vehicle_reports_the_se
         assert sum(r["kwhDeliveredDc"] for r in dc) == pytest.approx(sum(s.dc_kwh for s in cp.sessions))
         ac = sum(s.drawn_kwh for s in cp.sessions)
         assert 0.87 < sum(r["kwhDeliveredDc"] for r in dc) / ac < 0.96
+
+
+def test_the_sessions_check_names_what_differs() -> None:
+    plan = plan_sessions(SPEC, random.Random(1), "tag-1", START, UnitStyle.WH)[0]
+    row = {"stop": "x", "kwhConsumedAc": plan.drawn_kwh, "kwhDeliveredDc": plan.dc_kwh}
+    assert session_problem(row, plan) is None
+    assert session_problem(None, plan) == "missing"
+    assert session_problem(row | {"stop": None}, plan) == "not stopped"
+    assert "kwhConsumedAc" in str(session_problem(row | {"kwhConsumedAc": plan.drawn_kwh + 0.001}, plan))
+    assert "kwhDeliveredDc" in str(session_problem(row | {"kwhDeliveredDc": None}, plan))
+
+
+def test_transcript_marks_direction_and_connection_events() -> None:
+    text = transcript_markdown(
+        "ocpp1.6", "cp-1", [("note", "connected"), ("sent", "[2]"), ("received", "[3]")]
+    )
+    assert text.splitlines()[3:6] == ["-- connected", "-> [2]", "<- [3]"]
