@@ -55,7 +55,7 @@ def add_records(
     for rec in records:
         raw: bytes = rec.value if rec.value is not None else b""
         if rec.topic == SESSION_TOPIC:  # OCPP transaction steps, not readings
-            add_session(batch, rec, raw)
+            add_session(batch, rec, raw, decode)
             continue
         reject = None
         try:

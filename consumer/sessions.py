@@ -24,7 +24,10 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from consumer.batch import Batch, Reject
+from schemas.clock import checked, rule_of
+from schemas.codec import KafkaDecoder
 from schemas.sessions import SESSION_ADAPTER
+from schemas.timerules import TimeRules
 from sql import query
 
 MAX_DETAIL = 2000
@@ -66,9 +69,17 @@ class SessionRow:
         }
 
 
+_DEFAULT_DECODER = KafkaDecoder(TimeRules.defaults())
+
+
 def _reason(exc: ValidationError) -> str:
     kinds = {e["type"] for e in exc.errors()}
-    return "invalid_json" if kinds & {"json_invalid", "json_type"} else "invalid"
+    if kinds & {"json_invalid", "json_type"}:
+        return "invalid_json"
+    rule = rule_of(exc)  # the readings' time rules, judged at the Kafka message's time
+    if rule is None:
+        return "invalid"
+    return "expired" if rule == "retention" else f"timestamp_{rule}"
 
 
 def _detail(exc: ValidationError) -> str:
@@ -79,10 +90,14 @@ def _detail(exc: ValidationError) -> str:
     return "; ".join(parts).replace("\x00", "\\0")[:MAX_DETAIL]
 
 
-def add_session(batch: Batch, rec: ConsumerRecord[bytes, bytes], raw: bytes) -> None:
-    """Decode one record of the session topic into ``batch`` (a bad one becomes a reject)."""
+def add_session(
+    batch: Batch, rec: ConsumerRecord[bytes, bytes], raw: bytes, decode: KafkaDecoder | None = None
+) -> None:
+    """Decode one record of the session topic into ``batch`` (a bad one becomes a reject):
+    the schema, then the time rules of ``decode`` (the worker's), as the gateway applied them."""
+    clock = (decode or _DEFAULT_DECODER).clock_at(rec.timestamp)
     try:
-        event = SESSION_ADAPTER.validate_json(raw)
+        event = checked(SESSION_ADAPTER.validate_json(raw), clock, "SessionEvent")
     except ValidationError as exc:
         batch.rejects.append(
             Reject(rec.topic, rec.partition, rec.offset, rec.key, raw, _reason(exc), _detail(exc))

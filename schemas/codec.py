@@ -91,6 +91,10 @@ class KafkaDecoder:
         now = datetime.fromtimestamp(message_time_ms / 1000, tz=UTC) if message_time_ms else None
         return self._rules.clock(now)
 
+    def clock_at(self, message_time_ms: int | None) -> ValidationClock:
+        """The rules' clock as of a Kafka message's timestamp (for the session topic's events)."""
+        return self._clock(message_time_ms)
+
     def __call__(self, raw: bytes, message_time_ms: int | None) -> MeterMessage | VehicleMessage:
         message = _VALIDATE_MESSAGE(raw)
         if message_time_ms:

@@ -6,6 +6,7 @@ rows computed in Python."""
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -181,3 +182,47 @@ async def test_mapping_follows_the_card_manual_wins_and_backfill(group: Fleet, a
         (m1, "3"),
         (m1, "5"),
     ]
+
+
+async def test_bad_session_events_become_rejects(group: Fleet) -> None:
+    cp = unique("cpbad")
+    good = Event(cp, 1, "ok", "started", recent_minute(5))
+    future = Event(cp, 2, "f", "started", datetime.now(UTC) + timedelta(days=1), "T1")
+    topic, _, value = Event(cp, 3, "m", "started", recent_minute(5)).record()
+    mismatched = (
+        topic,
+        f"{cp}:3",
+        value.replace(f'"meterId": "{cp}:3"'.encode(), f'"meterId": "{cp}:9"'.encode()),
+    )
+    truncated = (topic, f"{cp}:4", b'{"type": "session", "protocol": ')
+    reading = (
+        topic,
+        f"{cp}:5",
+        json.dumps(
+            {
+                "type": "meter",
+                "meterId": f"{cp}:5",
+                "kwhConsumedAc": 1.0,
+                "voltage": 230.0,
+                "timestamp": iso(recent_minute(5)),
+            }
+        ).encode(),
+    )
+    await produce(group.env, [good.record(), future.record(), mismatched, truncated, reading])
+    await caught_up(group)
+    with group.db() as db:
+        rejects = dict(
+            db.execute(
+                "SELECT convert_from(key, 'UTF8'), reason FROM ingest_rejects WHERE topic = %s"
+                " AND convert_from(key, 'UTF8') LIKE %s",
+                (topic, cp + "%"),
+            ).fetchall()
+        )
+        stored = stored_sessions(db, cp)
+    assert rejects == {
+        f"{cp}:2": "timestamp_future",
+        f"{cp}:3": "invalid",
+        f"{cp}:4": "invalid_json",
+        f"{cp}:5": "invalid",
+    }
+    assert list(stored) == [(cp, "ok")]
