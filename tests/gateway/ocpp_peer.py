@@ -108,6 +108,8 @@ async def records_since(
 ) -> list[tuple[str, str, Any]]:
     """(topic, key, value) of every record published since ``before``, per key in offset order."""
     after = await offsets(env)
+    if all(n <= before.get(tp, 0) for tp, n in after.items()):
+        return []  # (the reader cannot be started on no partition)
     messages = await asyncio.to_thread(read_messages, env, before, after)
     messages.sort(key=lambda m: (m.topic, m.partition, m.offset))
     return [(m.topic, m.key.decode(), orjson.loads(m.value)) for m in messages]
