@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ocpp.exceptions import OCPPError
+
 
 class OcppDoorError(Exception):
     """Base of the OCPP door's errors."""
@@ -25,3 +27,10 @@ class ConnectionEnded(OcppDoorError):
         super().__init__(f"{code} {reason}")
         self.code = code
         self.reason = reason
+
+
+class RpcFrameworkError(OCPPError):  # type: ignore[misc]  # ocpp is untyped
+    """2.0.1: the frame is not a valid RPC request (not JSON, not an array, no readable id)."""
+
+    code = "RpcFrameworkError"
+    default_description = "Content of the call is not a valid RPC request"

@@ -5,11 +5,13 @@ Routing is ``ocpp.ChargePoint``'s (schema validation, snake_case handler argumen
 CALLRESULT from the handler's dataclass), with these changes:
 
 - a frame that is not an OCPP message at all (not JSON, not an array, no id) is answered
-  with a CALLERROR of id ``"-1"`` instead of silence, so a charge point learns why;
+  with a CALLERROR of id ``"-1"`` (2.0.1: ``RpcFrameworkError``) instead of silence, so a
+  charge point learns why; a frame of an unknown message type number is ignored (OCPP-J 4.1);
 - an action the version does not define is ``NotImplemented`` and a defined action the
   gateway does not handle ``NotSupported`` (the OCPP-J meanings; the library has them the
   other way round);
-- 1.6 error codes are 1.6's (``FormationViolation``, ``OccurenceConstraintViolation``);
+- 1.6 error codes are 1.6's (``FormationViolation``, ``OccurenceConstraintViolation``),
+  2.0.1's are 2.0.1's (``FormatViolation``, ``OccurrenceConstraintViolation``);
 - a CALLRESULT or CALLERROR from the charge point is ignored (the gateway sends no CALLs).
 
 A handler publishes with :meth:`OcppPeer.publish`, which returns only when Kafka
@@ -28,7 +30,13 @@ from enum import Enum
 from typing import Any, TypeVar, cast
 
 import orjson
-from ocpp.exceptions import InternalError, NotImplementedError, NotSupportedError, OCPPError
+from ocpp.exceptions import (
+    InternalError,
+    NotImplementedError,
+    NotSupportedError,
+    OCPPError,
+    PropertyConstraintViolationError,
+)
 from ocpp.messages import Call, CallError, MessageType, unpack
 from ocpp.routing import on
 
@@ -37,6 +45,7 @@ from ingest_gateway.enqueue import Record
 from ingest_gateway.errors import KafkaUnavailable
 from ingest_gateway.ocpp import metrics
 from ingest_gateway.ocpp.context import DoorContext
+from ingest_gateway.ocpp.errors import RpcFrameworkError
 
 log = logging.getLogger("ingest_gateway.ocpp")
 # The ocpp package logs every frame at INFO and every CALLERROR with a traceback; the door
@@ -99,8 +108,11 @@ class OcppPeer:
         self._action = "unknown"
         try:
             msg = unpack(raw_msg)
-        except OCPPError as error:
-            await self._send_error("-1", error)
+        except PropertyConstraintViolationError:  # an unknown message type number: ignored (OCPP-J 4.1)
+            log.info("ignored a frame of an unknown message type", extra={"chargePointId": self.id})
+            return
+        except OCPPError as error:  # no readable message id: answered with id "-1"
+            await self._send_error("-1", error if self._ocpp_version == "1.6" else RpcFrameworkError())
             return
         if msg.message_type_id != MessageType.Call:
             log.info("ignored a reply to a CALL the gateway never sent", extra={"chargePointId": self.id})

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ocpp.exceptions import OccurenceConstraintViolationError
+from ocpp.exceptions import OccurrenceConstraintViolationError
 from ocpp.v201 import ChargePoint, call_result
 from ocpp.v201.enums import Action, RegistrationStatusEnumType
 
@@ -74,7 +74,7 @@ class ChargePoint201(OcppPeer, ChargePoint):  # type: ignore[misc]  # ocpp is un
         if known is not None:
             return known.connector_id
         if event_type == "Started":
-            raise OccurenceConstraintViolationError(
+            raise OccurrenceConstraintViolationError(
                 details={"cause": "a Started TransactionEvent must name its evse"}
             )
         busy = [e for e, s in self.statuses.items() if s == "Occupied" and e > 0]

@@ -71,7 +71,7 @@ CASES_201: list[tuple[str, Any, str]] = [
         "TransactionEvent",
         {"eventType": "Started", "timestamp": NOW, "triggerReason": "Authorized", "seqNo": 0}
         | {"transactionInfo": {"transactionId": "t1"}},
-        "OccurenceConstraintViolation",
+        "OccurrenceConstraintViolation",
     ),
 ]
 
@@ -103,7 +103,9 @@ async def test_bad_input_gets_callerrors_and_spares_the_neighbour(
             assert (await client.call(call16.Heartbeat(), suppress=False)).current_time  # the neighbour
         await _neighbour_publishes(client, gateway, neighbour)
         not_json = await raw_call(ws, "hello")
-        assert not_json[:3] == [4, "-1", "FormationViolation" if version == "1.6" else "FormatViolation"]
+        assert not_json[:3] == [4, "-1", "FormationViolation" if version == "1.6" else "RpcFrameworkError"]
+        await ws.send('[7,"x",{}]')  # an unknown message type: ignored, so the next answer is the next CALL's
+        assert (await raw_call(ws, '[2,"after","Heartbeat",{}]'))[:2] == [3, "after"]
 
         huge = orjson.dumps([2, "big", "DataTransfer", {"vendorId": "a", "data": "x" * 100_000}]).decode()
         await ws.send(huge)
