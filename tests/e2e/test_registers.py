@@ -172,6 +172,26 @@ def check(services: Services, case: Case, vehicle: str) -> list[str]:
             }
             if hourly != buckets(energy[meter], "hour"):
                 problems.append(f"{meter}: 1h series differs")
+        every = sorted(ts for s in case.series.values() for ts in s)
+        resp = api.get(
+            f"/v1/vehicles/{vehicle}/energy",
+            params={
+                "from": iso(every[0].replace(minute=0, second=0)),
+                "to": iso(every[-1] + timedelta(hours=1)),
+            },
+        )
+        assert resp.status_code == 200, resp.text
+        per_hour = {
+            datetime.fromisoformat(p["ts"]): Decimal(str(p["kwhConsumedAc"]))
+            for p in resp.json()["points"]
+            if p["kwhConsumedAc"]
+        }
+        want_hours: dict[datetime, Decimal] = {}
+        for per in energy.values():
+            for hour, kwh in buckets(per, "hour").items():
+                want_hours[hour] = want_hours.get(hour, Decimal(0)) + kwh
+        if per_hour != {h: v for h, v in want_hours.items() if v}:
+            problems.append("vehicle hourly energy (fleet dashboard) differs")
         for label, lo, hi in windows(case):
             perf = api.get(f"/v1/analytics/performance/{vehicle}", params={"from": iso(lo), "to": iso(hi)})
             assert perf.status_code == 200, perf.text
