@@ -53,9 +53,11 @@ class OcppSettings(BaseSettings):
     )
 
     def websocket_options(self) -> dict[str, Any]:
-        """uvicorn's WebSocket options for these limits (the sans-I/O websockets protocol)."""
+        """uvicorn's WebSocket options for these limits (its sans-I/O websockets protocol)."""
+        from ingest_gateway.ocpp.wsprotocol import WebSocketProtocol
+
         return {
-            "ws": "websockets-sansio",
+            "ws": WebSocketProtocol,
             "ws_max_size": self.ocpp_max_frame_bytes,
             "ws_ping_interval": self.ocpp_ping_interval_s,
             "ws_ping_timeout": self.ocpp_ping_timeout_s,
