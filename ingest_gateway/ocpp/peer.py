@@ -145,12 +145,19 @@ class OcppPeer:
         await self._send(text)
 
     async def _send(self, message: str) -> None:
-        """Every answer goes out here: count it, log a CALLERROR, map a 1.6 error code."""
+        """Every answer goes out here: count it, log a CALLERROR, map a 1.6 error code, and
+        keep a CALLERROR small (the ``ocpp`` package echoes the whole CALL in its details)."""
         if message.startswith("[4"):
             frame = orjson.loads(message)
             if self._ocpp_version == "1.6" and frame[2] in _CODES_1_6:
                 frame[2] = _CODES_1_6[frame[2]]
-                message = orjson.dumps(frame).decode()
+            frame[3] = str(frame[3])[:255]  # 2.0.1's limit on errorDescription
+            details = frame[4] if isinstance(frame[4], dict) else {}
+            details.pop("ocpp_message", None)
+            if isinstance(details.get("cause"), str):
+                details["cause"] = details["cause"][:500]
+            frame[4] = details
+            message = orjson.dumps(frame).decode()
             metrics.CALL_ERRORS.labels(self._ocpp_version, frame[2]).inc()
             metrics.MESSAGES.labels(self._ocpp_version, self._action, "CALLERROR").inc()
             log.warning(

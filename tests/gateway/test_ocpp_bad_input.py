@@ -61,6 +61,11 @@ CASES_16: list[tuple[str, Any, str]] = [
     ("StartTransaction", START | {"meterStart": -1}, "PropertyConstraintViolation"),
     ("StartTransaction", START | {"connectorId": 0}, "PropertyConstraintViolation"),
     ("Heartbeat", [], "TypeConstraintViolation"),
+    (
+        "StatusNotification",
+        {"connectorId": 1, "errorCode": "NoError", "status": "x" * 5000},
+        "FormationViolation",
+    ),
 ]
 CASES_201: list[tuple[str, Any, str]] = [
     ("FooBar", {}, "NotImplemented"),
@@ -100,6 +105,9 @@ async def test_bad_input_gets_callerrors_and_spares_the_neighbour(
             frame = orjson.dumps([2, f"u{i}", action, payload]).decode()
             answer = await raw_call(ws, frame)
             assert answer[:3] == [4, f"u{i}", code], (action, payload, answer)
+            assert "ocpp_message" not in answer[4]  # the CALL is not echoed back
+            assert len(answer[3]) <= 255
+            assert len(orjson.dumps(answer)) < 2000  # bounded, whatever the CALL's size
             assert (await client.call(call16.Heartbeat(), suppress=False)).current_time  # the neighbour
         await _neighbour_publishes(client, gateway, neighbour)
         not_json = await raw_call(ws, "hello")
