@@ -219,6 +219,7 @@ class BatchWriter:
             copy.set_types(METER_TYPES)
             for row in rows:
                 await copy.write_row(row)
+        await cur.execute(query("lock_register_meters"))  # one merge per meter at a time
         await cur.execute(query("merge_meter_register"))
         inserted = 0
         fixes = []

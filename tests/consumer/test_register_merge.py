@@ -9,6 +9,7 @@ A meter that mixes interval and register readings keeps the two apart.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -128,3 +129,41 @@ async def test_interval_readings_of_a_register_meter_stay_out_of_its_chain(stack
         (t[2], Decimal(4), Decimal(104)),
         (t[3], Decimal(101), Decimal(101)),
     ]
+
+
+async def test_two_writers_with_one_meter_merge_one_after_the_other(stack_env: dict[str, str]) -> None:
+    """Two transactions holding readings of one meter (a rebalance's overlap, or its key moved
+    to another partition): each one's chain must see the other's committed rows."""
+    meter = unique("rm-two")
+    reg = {START + timedelta(minutes=i): Decimal(10 * i + i % 3) for i in range(120)}
+    evens: list[RegisterRow] = [
+        (meter, ts, float(r), None, None, 0, i) for i, (ts, r) in enumerate(reg.items()) if i % 2 == 0
+    ]
+    odds: list[RegisterRow] = [
+        (meter, ts, float(r), None, None, 1, i) for i, (ts, r) in enumerate(reg.items()) if i % 2 == 1
+    ]
+    writers = [
+        BatchWriter(stack_env["CONSUMER_DATABASE_URL"], group_id=unique("register-two")) for _ in range(2)
+    ]
+    try:
+        for first, second in zip(range(0, 60, 6), range(0, 60, 6), strict=True):
+            await asyncio.gather(
+                writers[0].write(
+                    Batch(generation=0, registers=evens[first : first + 6], days={START.date()})
+                ),
+                writers[1].write(
+                    Batch(generation=0, registers=odds[second : second + 6], days={START.date()})
+                ),
+            )
+    finally:
+        for w in writers:
+            await w.close()
+    with psycopg.connect(stack_env["DATABASE_URL"]) as db:
+        stored: dict[datetime, Decimal] = dict(
+            db.execute("SELECT ts, kwh_consumed_ac FROM meter_telemetry WHERE meter_id = %s", (meter,))
+        )
+        hourly = db.execute(
+            "SELECT sum(kwh_consumed_ac) FROM meter_hourly WHERE meter_id = %s", (meter,)
+        ).fetchone()
+    assert stored == attributed(reg)
+    assert hourly == (sum(attributed(reg).values()),)
