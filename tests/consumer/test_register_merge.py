@@ -167,3 +167,16 @@ async def test_two_writers_with_one_meter_merge_one_after_the_other(stack_env: d
         ).fetchone()
     assert stored == attributed(reg)
     assert hourly == (sum(attributed(reg).values()),)
+
+
+def test_the_consumer_may_update_only_the_derived_energy_of_history(stack_env: dict[str, str]) -> None:
+    with psycopg.connect(stack_env["CONSUMER_DATABASE_URL"], autocommit=True) as db:
+        db.execute("UPDATE meter_telemetry SET kwh_consumed_ac = kwh_consumed_ac WHERE false")
+        for statement in (
+            "UPDATE meter_telemetry SET kwh_register_ac = 0 WHERE false",
+            "UPDATE meter_telemetry SET voltage = 0 WHERE false",
+            "UPDATE vehicle_telemetry SET kwh_delivered_dc = 0 WHERE false",
+            "DELETE FROM meter_telemetry WHERE false",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                db.execute(statement)
