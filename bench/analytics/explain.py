@@ -24,7 +24,13 @@ from sql import query
 PlanMode = Literal["custom", "generic"]
 
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s")
-_TYPES = {"from": "timestamptz", "to": "timestamptz", "vehicle_id": "text", "limit": "integer"}
+_TYPES = {
+    "from": "timestamptz",
+    "to": "timestamptz",
+    "vehicle_id": "text",
+    "limit": "integer",
+    "threshold": "float8",
+}
 _RAW = re.compile(r"^(meter|vehicle)_telemetry(_\d{8})?$")
 _ROLLUP = ("meter_hourly", "vehicle_hourly", "meter_daily", "vehicle_daily")
 EDGE_ROWS = 60
