@@ -5,6 +5,7 @@ InternalError, a bug in a handler gives InternalError with the traceback logged,
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -28,6 +29,7 @@ class Events:
         self.fail = fail
 
     async def publish_records(self, records: list[Record], received_ms: int) -> None:
+        await asyncio.sleep(0.05)  # Kafka takes a while to acknowledge
         if self.fail is not None:
             raise self.fail
         self.log.append(("published", [(t, k.decode()) for t, k, _ in records]))
