@@ -41,7 +41,14 @@ def test_documented_limits_are_the_configured_ones(gateway: Gateway) -> None:
     assert f"at most {gateway.env['MAX_RECORDS']} readings" in array["description"]
     meter_schema = doc["components"]["schemas"]["MeterReading"]
     assert meter_schema["additionalProperties"] is False
-    assert meter_schema["properties"]["voltage"]["maximum"] == 1000.0
+    # optional fields (voltage, one of the two energies) are a number or null
+    bounds = {
+        name: next(
+            branch["maximum"] for branch in meter_schema["properties"][name]["anyOf"] if "maximum" in branch
+        )
+        for name in ("voltage", "kwhConsumedAc", "kwhRegisterAc")
+    }
+    assert bounds == {"voltage": 1000.0, "kwhConsumedAc": 1000.0, "kwhRegisterAc": 1e9}
 
 
 def test_422_body_matches_its_documented_schema(gateway: Gateway) -> None:
