@@ -200,6 +200,8 @@ def run(args: argparse.Namespace) -> list[Row]:
                         bench.ocpp(protocol, n, secs, None),
                     )
                 )
+            if args.ocpp_only:
+                return rows
             c = args.http_concurrency
             rows.append(
                 bench.measure(
@@ -266,6 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         type=float,
         help="readings/s of the paced runs (default: half the first OCPP maximum)",
     )
+    parser.add_argument("--ocpp-only", action="store_true", help="only the flat-out OCPP runs")
     parser.add_argument("--json", type=Path, help="also write the rows as JSON here")
     args = parser.parse_args(argv)
     rows = run(args)
