@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 
+import ocpp.messages
 from starlette.responses import JSONResponse
 from starlette.websockets import WebSocket
 
@@ -40,6 +41,11 @@ class OcppDoor:
         self._verifier = verifier
         self._live: dict[str, WebSocketConnection] = {}
         WIRE_LOG.setLevel(logging.CRITICAL)  # the door logs what matters itself (peer.py)
+        # Validate each frame against its JSON schema inline: the package's default hands every
+        # CALL and CALLRESULT to the thread pool, which under the GIL buys no parallelism and
+        # cost a third of the gateway's CPU (docs/performance.md, "OCPP beside HTTP"). A frame
+        # is at most OCPP_MAX_FRAME_BYTES, so one validation stays short.
+        ocpp.messages.ASYNC_VALIDATION = False
 
     @property
     def connected(self) -> int:
