@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import IO
 
 from bench.config import BenchConfig
@@ -26,7 +26,7 @@ from simulator.poster import post_all
 DESCRIPTION = "seed design: 1 HTTP request + 1 transaction (INSERT + status upsert) per reading"
 
 
-def _until(deadline: float, bodies: list[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
+def _until(deadline: float, bodies: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, bytes]]:
     for item in bodies:
         if time.perf_counter() >= deadline:
             return
@@ -53,7 +53,6 @@ def measure_naive(
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", 60, server)
         memory.track("naive server", server.pid)
-        bodies = workload.bodies(1)
         say(
             f"naive: {config.repetitions} x {config.naive_seconds:g} s of single-reading requests, "
             f"{config.concurrency} in flight"
@@ -65,7 +64,7 @@ def measure_naive(
                 post_all(
                     f"http://127.0.0.1:{port}/v1/ingest",
                     None,
-                    _until(deadline, bodies),
+                    _until(deadline, workload.stream(1)),
                     concurrency=config.concurrency,
                     progress=False,
                     retry_503=False,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -71,7 +72,7 @@ class PipelineServices:
             proc.stop()
 
     def post(
-        self, workload_bodies: list[tuple[int, bytes]], concurrency: int, rate: float | None
+        self, workload_bodies: Iterable[tuple[int, bytes]], concurrency: int, rate: float | None
     ) -> PostSummary:
         """Post the bodies to the gateway (flat out, or paced at ``rate`` readings/s)."""
         summary = asyncio.run(
@@ -97,7 +98,7 @@ class PipelineServices:
             FleetSpec(devices=config.devices, minutes=2, seed=config.seed, prefix="warm")
         )
         db.ensure_days(set(warm.days))
-        self.post(warm.bodies(config.batch_size), config.concurrency, None)
+        self.post(warm.stream(config.batch_size), config.concurrency, None)
         db.wait_stored(warm.unique, 120, alive=self.alive)
 
 

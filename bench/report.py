@@ -106,7 +106,7 @@ def markdown(result: BenchResult) -> str:
     parts += ["### Throughput", throughput_table(result), ratio_lines(result)]
     if result.latency:
         parts += ["### Ingest-to-visible latency", latency_table(result)]
-    parts += ["### Targets (from issue 6)", targets_table(result)]
+    parts += ["### Targets (from issue 15)", targets_table(result)]
     if result.memory:
         parts += ["### Peak memory (MiB)", memory_table(result)]
     parts += ["### Machine", machine_table(result)]

@@ -12,6 +12,7 @@ from bench.stats import LatencyPoint, ModeResult, Target, evaluate_targets, rati
 
 SCHEMA_VERSION = 1
 MODE_ORDER = ("limit", "naive", "pipeline")
+SERVICE_PROCESSES = frozenset({"gateway"})  # and every "consumer-<n>"
 
 
 @dataclass(slots=True)
@@ -51,8 +52,19 @@ class BenchResult:
         """The issue's targets against this run."""
         r = self.ratios
         return evaluate_targets(
-            self.median("pipeline"), r["pipeline_over_limit"], r["pipeline_over_naive"], self.latency
+            r["pipeline_over_limit"], r["pipeline_over_naive"], self.latency, self.service_peak_mib
         )
+
+    @property
+    def service_peak_mib(self) -> float | None:
+        """The highest peak of any gateway or consumer process, over every phase."""
+        peaks = [
+            fig.peak_kb / 1024
+            for procs in self.memory.values()
+            for name, fig in procs.items()
+            if name in SERVICE_PROCESSES or name.startswith("consumer-")
+        ]
+        return max(peaks) if peaks else None
 
 
 def _mode_json(mode: ModeResult) -> dict[str, Any]:

@@ -84,12 +84,14 @@ def _point(rate: float, p99: float) -> LatencyPoint:
 
 
 def test_targets_met_missed_and_not_measured() -> None:
-    met = evaluate_targets(60_000.0, 0.5, 40.0, [_point(10_000.0, 300.0)])
-    assert [t.met for t in met] == [True, True, True, True]
-    missed = evaluate_targets(20_000.0, 0.3, 12.0, [_point(10_000.0, 900.0)])
-    assert [t.met for t in missed] == [False, False, False, False]
-    unknown = evaluate_targets(None, None, None, [_point(5_000.0, 100.0)])
-    assert [t.met for t in unknown] == [None, None, None, None]
+    curve = [_point(10_000.0, 140.0), LatencyPoint("75% of max", 30_000.0, 30_000.0, 100, 90, 290, 300)]
+    met = evaluate_targets(0.65, 85.0, curve, 120.0)
+    assert [t.met for t in met] == [True, True, True, True, True]
+    slow = [_point(10_000.0, 151.0), LatencyPoint("75% of max", 30_000.0, 30_000.0, 100, 90, 301, 400)]
+    missed = evaluate_targets(0.59, 79.0, slow, 151.0)
+    assert [t.met for t in missed] == [False, False, False, False, False]
+    unknown = evaluate_targets(None, None, [_point(5_000.0, 100.0)], None)
+    assert [t.met for t in unknown] == [None, None, None, None, None]
 
 
 def _result() -> BenchResult:
@@ -108,7 +110,8 @@ def _result() -> BenchResult:
     result.latency = [_point(7_500.0, 400.0), _point(10_000.0, 450.0)]
     result.memory = {
         "limit": {"postgres": MemoryFigure(2048, "pss")},
-        "pipeline": {"gateway": MemoryFigure(1024, "hwm")},
+        "pipeline": {"gateway": MemoryFigure(1024, "hwm"), "consumer-1": MemoryFigure(200 * 1024, "hwm")},
+        "latency": {"consumer-1": MemoryFigure(100 * 1024, "hwm"), "kafka": MemoryFigure(400 * 1024, "hwm")},
     }
     result.warnings.append("noisy")
     return result
@@ -130,10 +133,12 @@ def test_markdown_report_has_every_section_and_figure() -> None:
         "pipeline / naive = **60.0**",
         "### Ingest-to-visible latency",
         "| 10,000/s | 10,000 | 10,000 | 100 | 225 | 450 | 540 |",
-        "| p99 ingest-to-visible at 10,000 readings/s | <= 500 ms | 450 | yes |",
-        "| pipeline throughput | >= 50,000 readings/s | 30,000 | **no** |",
-        "| postgres | 2 | - |",
-        "| gateway | - | 1 |",
+        "| p99 ingest-to-visible at 10,000 readings/s | <= 150 ms | 450 | **no** |",
+        "| p99 ingest-to-visible at 75% of max | <= 300 ms | n/a | not measured |",
+        "| peak memory of any gateway or consumer process (MiB) | <= 150 | 200 | **no** |",
+        "| postgres | 2 | - | - |",
+        "| gateway | - | 1 | - |",
+        "| consumer-1 | - | 200 | 100 |",
         "> **Warning:** noisy",
         "| cpu | test cpu |",
     ):
@@ -150,7 +155,7 @@ def test_json_is_complete_and_plain(tmp_path: Path) -> None:
     assert doc["latency"][1]["p99_ms"] == 450.0
     assert doc["memory_kib"]["limit"]["postgres"] == {"peak": 2048, "method": "pss"}
     assert doc["config"]["quick"] is True
-    assert [t["met"] for t in doc["targets"]] == [False, True, True, True]
+    assert [t["met"] for t in doc["targets"]] == [False, False, False, None, False]
     assert paths["markdown"].read_text().startswith("# Benchmark 2026-01-01T00:00:00Z")
     assert to_json(_result())["errors"] == []
 
