@@ -61,15 +61,17 @@ def memory_table(result: BenchResult) -> str:
     """Peak memory (MiB) of every process in every phase."""
     phases = list(result.memory)
     procs: list[str] = []
-    for figures in result.memory.values():
-        procs += [name for name in figures if name not in procs]
-    lines = ["| process | " + " | ".join(phases) + " |", "| --- |" + " ---: |" * len(phases)]
+    for per_phase in result.memory.values():
+        procs += [name for name in per_phase if name not in procs]
+    lines = [
+        "| process | " + " | ".join(phases) + " | whole run |",
+        "| --- |" + " ---: |" * (len(phases) + 1),
+    ]
     for proc in procs:
-        cells = []
-        for phase in phases:
-            fig = result.memory[phase].get(proc)
-            cells.append("-" if fig is None else f"{fig.peak_kb / 1024:,.0f}")
-        lines.append(f"| {proc} | " + " | ".join(cells) + " |")
+        seen = [result.memory[phase].get(proc) for phase in phases]
+        cells = ["-" if fig is None else f"{fig.peak_kb / 1024:,.0f}" for fig in seen]
+        top = max(fig.peak_kb for fig in seen if fig is not None)
+        lines.append(f"| {proc} | " + " | ".join(cells) + f" | {top / 1024:,.0f} |")
     return "\n".join(lines)
 
 

@@ -136,9 +136,10 @@ def test_markdown_report_has_every_section_and_figure() -> None:
         "| p99 ingest-to-visible at 10,000 readings/s | <= 150 ms | 450 | **no** |",
         "| p99 ingest-to-visible at 75% of max | <= 300 ms | n/a | not measured |",
         "| peak memory of any gateway or consumer process (MiB) | <= 150 | 200 | **no** |",
-        "| postgres | 2 | - | - |",
-        "| gateway | - | 1 | - |",
-        "| consumer-1 | - | 200 | 100 |",
+        "| process | limit | pipeline | latency | whole run |",
+        "| postgres | 2 | - | - | 2 |",
+        "| gateway | - | 1 | - | 1 |",
+        "| consumer-1 | - | 200 | 100 | 200 |",
         "> **Warning:** noisy",
         "| cpu | test cpu |",
     ):
