@@ -40,9 +40,17 @@ pipeline's measured maximum, and at 10,000 readings/s when that is below the max
 
 **Memory**: the peak of each process per phase: `VmHWM` (reset at each phase start
 through `/proc/<pid>/clear_refs`) for the gateway, each consumer, the naive server,
-Kafka's JVM and the bench process itself (loader and load generator, holding the
-pre-generated readings); for PostgreSQL the sampled peak of the summed `Pss` over the
-postmaster and its backends (shared buffers counted once).
+Kafka's JVM and the bench process itself (loader and load generator); for PostgreSQL
+the sampled peak of the summed `Pss` over the postmaster and its backends (shared
+buffers counted once). The targets table checks the highest peak of the gateway and
+every consumer against issue 15's 150 MiB.
+
+The bench process keeps no readings: a workload is its fleet spec plus one counting
+pass (readings, distinct readings, days), and the readings are regenerated from the
+deterministic spec when needed. The naive runs and the warm-up stream their bodies (one
+simulated minute and one body in memory at a time); the timed pipeline and latency runs
+post request bodies encoded before the clock starts, as before, but only the bytes are
+kept (about 125 bytes a reading); the limit's batches are built from the stream.
 
 The bench starts its own Kafka and PostgreSQL in a temporary folder on free ports and
 removes them afterwards. It writes `bench.json`, `bench.md`, `bench.png` and the
