@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime
 
-from starlette.requests import Request
+from starlette.datastructures import Headers
+from starlette.requests import ClientDisconnect
+from starlette.types import Receive
 
 from common.verifier import TokenVerifier
 from ingest_gateway import metrics
@@ -18,24 +20,36 @@ from ingest_gateway.settings import GatewaySettings
 from schemas import device_id_of
 
 
-async def read_body(request: Request, limit: int) -> bytes:
-    """The whole body, or 413 as soon as it is known to exceed ``limit`` bytes."""
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+async def read_body(headers: Headers, receive: Receive, limit: int) -> bytes:
+    """The whole body, or 413 as soon as it is known to exceed ``limit`` bytes.
+
+    Read from the ASGI messages as Starlette's ``Request.stream`` does (a disconnect
+    raises ``ClientDisconnect``), without a ``Request`` object per request.
+    """
+    encoding = headers.get("content-encoding", "identity").strip().lower()
     if encoding not in ("", "identity"):
         raise UnsupportedMediaType(
             f"Content-Encoding {encoding!r} is not supported; send the body uncompressed"
         )
-    declared = request.headers.get("content-length")
+    declared = headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"body of {declared} bytes; the limit is {limit}", limit=limit, unit="bytes")
-    chunks = []
+    chunks: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise ClientDisconnect()
+        chunk: bytes = message.get("body", b"")
         size += len(chunk)
         if size > limit:
             raise TooLarge(f"body over {limit} bytes", limit=limit, unit="bytes")
+        if not message.get("more_body", False):
+            if not chunks:
+                return chunk
+            chunks.append(chunk)
+            return b"".join(chunks)
         chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class Ingestor:
@@ -48,11 +62,11 @@ class Ingestor:
         self._parser = ReadingsParser(settings.max_records, rules=settings)
         self._verifier = None if settings.auth_disabled else TokenVerifier(settings.keyring())
 
-    async def __call__(self, request: Request) -> int:
+    async def __call__(self, headers: Headers, receive: Receive) -> int:
         received = datetime.now(UTC)
-        principal = authenticate(request.headers.get("authorization"), self._verifier, self._s.auth_disabled)
-        kind = media_type(request.headers.get("content-type"))
-        body = await read_body(request, self._s.max_body_bytes)
+        principal = authenticate(headers.get("authorization"), self._verifier, self._s.auth_disabled)
+        kind = media_type(headers.get("content-type"))
+        body = await read_body(headers, receive, self._s.max_body_bytes)
         readings = await self._parser.parse_async(body, kind, received)
         authorize_devices(principal, readings)
         devices = [device_id_of(r) for r in readings]
