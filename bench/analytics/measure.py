@@ -60,6 +60,12 @@ class AnalyticsApi:
             raise
         return self
 
+    @property
+    def pid(self) -> int:
+        """The API's process id."""
+        assert self._proc is not None
+        return self._proc.pid
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
