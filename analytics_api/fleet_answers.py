@@ -37,6 +37,8 @@ MAX_LIMIT = 1000
 """Ranking lines kept per answer: the route's largest ``limit``."""
 MAX_WARM = 8
 """Windows kept warm at most (the most recently asked)."""
+MAX_KEPT = 16
+"""Answers kept at most (each up to ``MAX_LIMIT`` lines, about 1.5 MB)."""
 HOUR = timedelta(hours=1)
 DAY = timedelta(days=1)
 
@@ -117,7 +119,7 @@ class FleetAnswers:
         self._compute = compute
         self._clock = clock
         self._monotonic = monotonic
-        self._cache: AnswerCache[FleetAnswer] = AnswerCache(ttl_s, clock=monotonic)
+        self._cache: AnswerCache[FleetAnswer] = AnswerCache(ttl_s, max_entries=MAX_KEPT, clock=monotonic)
         self.ttl_s = ttl_s
         self.warm_for_s = warm_for_s if ttl_s > 0 else 0.0
         self._warm: dict[Window, _Warm] = {}
