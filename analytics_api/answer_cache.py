@@ -62,6 +62,13 @@ class AnswerCache(Generic[T]):
         task = self._running.get(key) or self._start(key, compute)
         return await asyncio.shield(task)
 
+    async def cancel(self) -> None:
+        """Cancel the queries running (at shutdown, before the pool closes)."""
+        tasks = list(self._running.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def _start(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> asyncio.Task[T]:
         started = self._clock()
 

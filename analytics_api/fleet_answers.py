@@ -175,9 +175,10 @@ class FleetAnswers:
             self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        """Stop the background refresher."""
+        """Stop the background refresher and the queries running."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        await self._cache.cancel()

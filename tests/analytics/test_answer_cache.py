@@ -86,3 +86,18 @@ async def test_off_with_zero_ttl() -> None:
     source = Source()
     cache: AnswerCache[int] = AnswerCache(0, clock=FakeClock())
     assert [await cache.get("w", source) for _ in range(3)] == [1, 2, 3]
+
+
+async def test_cancel_stops_the_running_queries() -> None:
+    clock, source = FakeClock(), Source()
+    cache: AnswerCache[int] = AnswerCache(10, clock=clock)
+    source.release.clear()
+    waiting = asyncio.create_task(cache.get("w", source))
+    for _ in range(3):  # the request's task, then the query's task
+        await asyncio.sleep(0)
+    assert source.queries == 1
+    await asyncio.wait_for(cache.cancel(), 2)  # at shutdown: the query does not outlive the pool
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    source.release.set()
+    assert await cache.get("w", source) == 2  # nothing was kept; a new query
