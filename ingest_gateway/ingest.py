@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from starlette.datastructures import Headers
@@ -69,19 +70,22 @@ class Ingestor:
         body = await read_body(headers, receive, self._s.max_body_bytes)
         readings = await self._parser.parse_async(body, kind, received)
         authorize_devices(principal, readings)
-        devices = [device_id_of(r) for r in readings]
-        wanted = Counter(devices)
+        # One reading (the common request) without building Counters (3 us).
+        wanted = Counter(map(device_id_of, readings)) if len(readings) > 1 else {device_id_of(readings[0]): 1}
         self._take_tokens(wanted)
         try:
             await self._publisher.publish(readings, int(received.timestamp() * 1000))
         except KafkaUnavailable:
             self._limiter.give_back(wanted)
             raise
-        for kind_, n in Counter(r.type for r in readings).items():
-            metrics.READINGS.labels(kind_).inc(n)
+        if len(readings) == 1:
+            metrics.READINGS_BY(readings[0].type).inc()
+        else:
+            for kind_, n in Counter(r.type for r in readings).items():
+                metrics.READINGS_BY(kind_).inc(n)
         return len(readings)
 
-    def _take_tokens(self, wanted: Counter[str]) -> None:
+    def _take_tokens(self, wanted: Mapping[str, int]) -> None:
         limiter = self._limiter
         over = limiter.over_burst(wanted)
         if over is not None:

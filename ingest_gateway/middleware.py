@@ -29,4 +29,4 @@ class RequestMetrics:
             await self.app(scope, receive, send_status)
         finally:
             route = getattr(scope.get("route"), "path", "unmatched")
-            metrics.REQUESTS.labels(route, str(status)).inc()
+            metrics.REQUESTS_BY(route, str(status)).inc()

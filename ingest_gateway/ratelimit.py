@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 
 class DeviceRateLimiter:
@@ -30,14 +29,14 @@ class DeviceRateLimiter:
         tokens, at = self._buckets.get(device, (float(self.burst), now))
         return min(float(self.burst), tokens + (now - at) * self.rate)
 
-    def over_burst(self, wanted: Counter[str]) -> tuple[str, int] | None:
+    def over_burst(self, wanted: Mapping[str, int]) -> tuple[str, int] | None:
         """A device with more readings than its bucket can ever hold, and how many."""
         for dev, n in wanted.items():
             if n > self.burst:
                 return dev, n
         return None
 
-    def try_take(self, wanted: Counter[str]) -> float:
+    def try_take(self, wanted: Mapping[str, int]) -> float:
         """Take the tokens if every device has enough; else take none.
 
         Returns 0 on success, else the seconds after which a retry can succeed.
@@ -59,7 +58,7 @@ class DeviceRateLimiter:
             buckets[dev] = (tokens, now)
         return 0.0
 
-    def give_back(self, wanted: Counter[str]) -> None:
+    def give_back(self, wanted: Mapping[str, int]) -> None:
         """Return tokens taken for readings that were not accepted after all (e.g. a 503)."""
         now = self._clock()
         for dev, n in wanted.items():
