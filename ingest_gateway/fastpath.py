@@ -24,6 +24,8 @@ from ingest_gateway.ingest import Ingestor
 
 PATH = "/v1/ingest"
 JSON = (b"content-type", b"application/json")
+_ONE_BODY = orjson.dumps({"accepted": 1})
+_ONE_HEADERS = ((b"content-length", b"%d" % len(_ONE_BODY)), JSON)
 
 
 class IngestFastPath:
@@ -52,6 +54,10 @@ class IngestFastPath:
             accepted = await self.ingestor(Headers(scope=scope), receive)
         except GatewayError as exc:
             await answer(send, exc.status, exc.body(), exc.headers)
+            return
+        if accepted == 1:  # the common answer, rendered once
+            await send({"type": "http.response.start", "status": 202, "headers": list(_ONE_HEADERS)})
+            await send({"type": "http.response.body", "body": _ONE_BODY})
             return
         await answer(send, 202, {"accepted": accepted})
 
