@@ -34,6 +34,8 @@ Pool = AsyncConnectionPool[Conn]
 APPLICATION_NAME = "energy-analytics"
 READY_TIMEOUT_S = 2.0
 CHECK_IDLE_S = 1.0
+_GENERIC_PLAN = "SET plan_cache_mode = force_generic_plan"
+_SESSION_PLAN = "RESET plan_cache_mode"  # back to the value the session started with
 
 
 def session_options(statement_timeout_ms: int, *, read_only: bool) -> str:
@@ -43,7 +45,9 @@ def session_options(statement_timeout_ms: int, *, read_only: bool) -> str:
     every time. A generic plan of the window queries holds every day partition of the
     history tables and, on PostgreSQL 15, locks them all on each execution, a cost that
     grows with the history; a custom plan prunes them when planning (a few ms at most;
-    docs/analytics-benchmark.md has the figures with and without it).
+    docs/analytics-benchmark.md has the figures with and without it). The performance
+    query is the exception (``fetch_one(..., generic_plan=True)``): its planning costs more
+    than the locks of its generic plan (measured with 7 and with 90 day partitions).
     """
     opts = f"-c TimeZone=UTC -c statement_timeout={statement_timeout_ms} -c plan_cache_mode=force_custom_plan"
     return opts + (" -c default_transaction_read_only=on" if read_only else "")
@@ -178,11 +182,33 @@ class Database:
                 cur = await conn.execute(query(name), params)
                 return await cur.fetchall()
 
-    async def fetch_one(self, name: str, params: Mapping[str, Any]) -> Row | None:
-        """The first row of the named query, if any."""
+    async def fetch_one(
+        self, name: str, params: Mapping[str, Any], *, generic_plan: bool = False
+    ) -> Row | None:
+        """The first row of the named query, if any.
+
+        ``generic_plan``: run it with ``plan_cache_mode=force_generic_plan``, set before it
+        and reset after it in one pipeline (one round trip, one implicit transaction: a
+        failing statement rolls the SET back; the reset is sent again when the pipeline is
+        cut short on this side). Once psycopg has prepared the statement on a connection
+        (its fifth execution there), PostgreSQL plans it once and prunes the day partitions
+        at executor start instead of planning on every request (figures in
+        docs/analytics-benchmark.md).
+        """
         with translated(self._timeout_ms):
             async with self.reads.connection() as conn:
-                cur = await conn.execute(query(name), params)
+                if not generic_plan:
+                    cur = await conn.execute(query(name), params)
+                    return await cur.fetchone()
+                try:
+                    async with conn.pipeline():
+                        await conn.execute(_GENERIC_PLAN)
+                        cur = await conn.execute(query(name), params)
+                        await conn.execute(_SESSION_PLAN)
+                except BaseException:
+                    with contextlib.suppress(psycopg.Error):
+                        await conn.execute(_SESSION_PLAN)
+                    raise
                 return await cur.fetchone()
 
     @contextlib.asynccontextmanager

@@ -26,7 +26,9 @@ async def performance(_: Reader, vehicle_id: VehicleId, window: TimeWindow, ctx:
     Each meter reading counts for the vehicle its meter was mapped to at the reading's time.
     """
     row = await ctx.db.fetch_one(
-        "analytics_performance", {"vehicle_id": vehicle_id, "from": window.start, "to": window.end}
+        "analytics_performance",
+        {"vehicle_id": vehicle_id, "from": window.start, "to": window.end},
+        generic_plan=True,
     )
     if row is None or not row["known"]:
         raise NotFound(f"unknown vehicle {vehicle_id!r}: no status, history or mapped meter")
