@@ -9,33 +9,10 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from consumer.batch import Batch, Reject
+from consumer.reject_reasons import reject_detail, reject_reason
 from consumer.sessions import add_session
 from schemas import METER_TOPIC, VEHICLE_TOPIC, KafkaDecoder, MeterMessage, decode_kafka_value
-from schemas.clock import rule_of
 from schemas.topics import SESSION_TOPIC
-
-MAX_DETAIL = 2000
-
-
-def _reason(exc: ValidationError) -> str:
-    kinds = {e["type"] for e in exc.errors()}
-    if "json_invalid" in kinds or "json_type" in kinds:
-        return "invalid_json"
-    if kinds & {"union_tag_invalid", "union_tag_not_found", "model_attributes_type"}:
-        return "unknown_type"
-    # A time rule: timestamp_future, timestamp_floor, timestamp_max_past_age, or expired.
-    rule = rule_of(exc)
-    if rule is None:
-        return "invalid"
-    return "expired" if rule == "retention" else f"timestamp_{rule}"
-
-
-def _detail(exc: ValidationError) -> str:
-    parts = []
-    for e in exc.errors(include_url=False, include_input=False):
-        loc = ".".join(str(p) for p in e["loc"][1:] if p not in ("meter", "vehicle")) or "$"
-        parts.append(f"{loc}: {e['msg']}")
-    return "; ".join(parts).replace("\x00", "\\0")[:MAX_DETAIL]
 
 
 def add_records(
@@ -61,7 +38,7 @@ def add_records(
         try:
             msg = decode_value(raw, rec.timestamp)
         except ValidationError as exc:
-            reject = (_reason(exc), _detail(exc))
+            reject = (reject_reason(exc), reject_detail(exc))
         else:
             day = msg.timestamp.date()
             expected_topic = METER_TOPIC if isinstance(msg, MeterMessage) else VEHICLE_TOPIC

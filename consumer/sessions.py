@@ -24,13 +24,13 @@ from aiokafka.structs import ConsumerRecord
 from pydantic import ValidationError
 
 from consumer.batch import Batch, Reject
-from schemas.clock import checked, rule_of
+from consumer.reject_reasons import reject_detail, reject_reason
+from schemas.clock import checked
 from schemas.codec import KafkaDecoder
 from schemas.sessions import SESSION_ADAPTER
 from schemas.timerules import TimeRules
 from sql import query
 
-MAX_DETAIL = 2000
 # Which event's idTag is kept (lower wins) and the bit each step sets in ``events``.
 ID_TAG_RANK = {"started": 1, "updated": 2, "ended": 3}
 EVENT_BIT = {"started": 1, "updated": 2, "ended": 4}
@@ -72,24 +72,6 @@ class SessionRow:
 _DEFAULT_DECODER = KafkaDecoder(TimeRules.defaults())
 
 
-def _reason(exc: ValidationError) -> str:
-    kinds = {e["type"] for e in exc.errors()}
-    if kinds & {"json_invalid", "json_type"}:
-        return "invalid_json"
-    rule = rule_of(exc)  # the readings' time rules, judged at the Kafka message's time
-    if rule is None:
-        return "invalid"
-    return "expired" if rule == "retention" else f"timestamp_{rule}"
-
-
-def _detail(exc: ValidationError) -> str:
-    parts = []
-    for e in exc.errors(include_url=False, include_input=False):
-        loc = ".".join(str(p) for p in e["loc"]) or "$"
-        parts.append(f"{loc}: {e['msg']}")
-    return "; ".join(parts).replace("\x00", "\\0")[:MAX_DETAIL]
-
-
 def add_session(
     batch: Batch, rec: ConsumerRecord[bytes, bytes], raw: bytes, decode: KafkaDecoder | None = None
 ) -> None:
@@ -100,7 +82,15 @@ def add_session(
         event = checked(SESSION_ADAPTER.validate_json(raw), clock, "SessionEvent")
     except ValidationError as exc:
         batch.rejects.append(
-            Reject(rec.topic, rec.partition, rec.offset, rec.key, raw, _reason(exc), _detail(exc))
+            Reject(
+                rec.topic,
+                rec.partition,
+                rec.offset,
+                rec.key,
+                raw,
+                reject_reason(exc, union=False),
+                reject_detail(exc, union=False),
+            )
         )
         return
     if event.meterId != f"{event.chargePointId}:{event.connectorId}":
