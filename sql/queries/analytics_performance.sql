@@ -4,8 +4,13 @@
 -- meter mapped to the vehicle the intersection of its mapping range with the window
 -- (so a meter reading counts for the vehicle it was mapped to at that reading's time).
 -- A segment [lo, hi) splits into the whole UTC hours [hs, he) inside it, read from the
--- hourly rollups, and its partial first and last hours [lo, hs) and [he, hi), read from
--- the raw rows through the (device id, ts) primary key. History is never scanned.
+-- hourly rollups, and its partial first and last hours [lo, hs) and [he, hi). A partial
+-- piece [a, b) of hour h is read from the raw rows through the (device id, ts) primary key
+-- when it is at most half of its hour, else as the hour's rollup minus the raw rows of the
+-- rest of the hour, [h, a) and [b, h + 1 h): every sum here (energy, temperature, samples)
+-- subtracts exactly, and no more than half an hour of raw rows is read per piece (the raw
+-- rows of a device are on a page each, so these are the query's page reads). History is
+-- never scanned.
 WITH win AS (
     SELECT tstzrange(%(from)s::timestamptz, %(to)s::timestamptz, '[)') AS w
 ),
@@ -31,15 +36,34 @@ cut AS (
     FROM half_open
     WHERE lo < hi
 ),
+edge AS (
+    SELECT kind, device_id, a, b, date_trunc('hour', a, 'UTC') AS h
+    FROM (
+        SELECT kind, device_id, lo AS a, least(hs, hi) AS b FROM cut WHERE lo < least(hs, hi)
+        UNION ALL
+        SELECT kind, device_id, greatest(he, hs), hi FROM cut WHERE greatest(he, hs) < hi
+    ) e
+),
+edge_way AS (
+    -- read the piece itself, or its hour minus the rest: whichever reads less
+    SELECT kind, device_id, a, b, h, h + interval '1 hour' AS h_end,
+           b - a > (a - h) + (h + interval '1 hour' - b) AS by_rest
+    FROM edge
+),
 piece AS (
-    SELECT kind, device_id, true AS whole, hs AS p_lo, he AS p_hi FROM cut WHERE hs < he
+    SELECT kind, device_id, true AS whole, 1 AS sign, hs AS p_lo, he AS p_hi FROM cut WHERE hs < he
     UNION ALL
-    SELECT kind, device_id, false, lo, least(hs, hi) FROM cut WHERE lo < least(hs, hi)
+    SELECT kind, device_id, false, 1, a, b FROM edge_way WHERE NOT by_rest
     UNION ALL
-    SELECT kind, device_id, false, greatest(he, hs), hi FROM cut WHERE greatest(he, hs) < hi
+    SELECT kind, device_id, true, 1, h, h_end FROM edge_way WHERE by_rest
+    UNION ALL
+    SELECT kind, device_id, false, -1, h, a FROM edge_way WHERE by_rest AND h < a
+    UNION ALL
+    SELECT kind, device_id, false, -1, b, h_end FROM edge_way WHERE by_rest AND b < h_end
 ),
 vehicle_sum AS (
-    SELECT coalesce(sum(x.kwh), 0) AS kwh, coalesce(sum(x.temp), 0) AS temp, coalesce(sum(x.n), 0) AS n
+    SELECT coalesce(sum(p.sign * x.kwh), 0) AS kwh, coalesce(sum(p.sign * x.temp), 0) AS temp,
+           coalesce(sum(p.sign * x.n), 0) AS n
     FROM piece p,
     LATERAL (
         SELECT sum(h.kwh_delivered_dc) AS kwh, sum(h.battery_temp_sum) AS temp, sum(h.samples) AS n
@@ -49,12 +73,13 @@ vehicle_sum AS (
         SELECT sum(t.kwh_delivered_dc), sum(t.battery_temp), count(*)
         FROM vehicle_telemetry t
         WHERE NOT p.whole AND t.vehicle_id = p.device_id AND t.ts >= p.p_lo AND t.ts < p.p_hi
-          AND t.ts >= %(from)s::timestamptz AND t.ts < %(to)s::timestamptz
+          AND t.ts >= date_trunc('hour', %(from)s::timestamptz, 'UTC')
+          AND t.ts < date_trunc('hour', %(to)s::timestamptz, 'UTC') + interval '1 hour'
     ) x
     WHERE p.kind = 'vehicle'
 ),
 meter_sum AS (
-    SELECT coalesce(sum(x.kwh), 0) AS kwh, coalesce(sum(x.n), 0) AS n
+    SELECT coalesce(sum(p.sign * x.kwh), 0) AS kwh, coalesce(sum(p.sign * x.n), 0) AS n
     FROM piece p,
     LATERAL (
         SELECT sum(h.kwh_consumed_ac) AS kwh, sum(h.samples) AS n
@@ -64,7 +89,8 @@ meter_sum AS (
         SELECT sum(t.kwh_consumed_ac), count(*)
         FROM meter_telemetry t
         WHERE NOT p.whole AND t.meter_id = p.device_id AND t.ts >= p.p_lo AND t.ts < p.p_hi
-          AND t.ts >= %(from)s::timestamptz AND t.ts < %(to)s::timestamptz
+          AND t.ts >= date_trunc('hour', %(from)s::timestamptz, 'UTC')
+          AND t.ts < date_trunc('hour', %(to)s::timestamptz, 'UTC') + interval '1 hour'
     ) x
     WHERE p.kind = 'meter'
 ),

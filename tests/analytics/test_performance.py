@@ -157,10 +157,22 @@ def _scans(plan: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
-async def test_reads_history_only_at_the_edges(main_db: Database, dataset: Dataset) -> None:
-    """EXPLAIN ANALYZE: whole hours come from the rollups, raw rows only from partial hours."""
-    start = BASE + timedelta(hours=1, minutes=40, seconds=5)
-    end = BASE + timedelta(hours=27, minutes=12)
+@pytest.mark.parametrize(
+    ("start", "end", "raw_minutes"),
+    [
+        # edges of 20 and 12 minutes, read as they are (m-move's end is T_MOVE, 27 minutes into
+        # its hour): 3 * (20 + 12) + (20 + 27)
+        (BASE + timedelta(hours=1, minutes=40, seconds=5), BASE + timedelta(hours=27, minutes=12), 143),
+        # edges of 55 and 50 minutes: read as their hours' rollups minus the other 5 and 10
+        # minutes: 3 * (5 + 10) + (5 + 27)
+        (BASE + timedelta(hours=1, minutes=5), BASE + timedelta(hours=27, minutes=50), 77),
+    ],
+)
+async def test_reads_history_only_at_the_edges(
+    main_db: Database, dataset: Dataset, start: datetime, end: datetime, raw_minutes: int
+) -> None:
+    """EXPLAIN ANALYZE: whole hours come from the rollups, raw rows only from partial hours,
+    and never more than half an hour of them per partial hour."""
     explain = pgsql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + query("analytics_performance")
     async with await psycopg.AsyncConnection.connect(main_db.reader) as conn:
         cur = await conn.execute(explain, {"vehicle_id": "v-a", "from": start, "to": end})
@@ -172,6 +184,7 @@ async def test_reads_history_only_at_the_edges(main_db: Database, dataset: Datas
     assert not any(s["Node Type"] == "Seq Scan" for s in raw), raw
     raw_rows = sum(s["Actual Rows"] * s["Actual Loops"] for s in raw)
     rollup_rows = sum(s["Actual Rows"] * s["Actual Loops"] for s in rollup if s["Node Type"] != "Seq Scan")
-    # segments: v-a's window, m-a1, m-a2 and m-move (ends at T_MOVE): at most 2 partial hours each
-    assert raw_rows <= 4 * 2 * 61, raw_rows
+    # segments: v-a's window, m-a1, m-a2 and m-move, one reading a minute: raw_minutes in
+    # all, and a reading on each bound
+    assert raw_rows <= raw_minutes + 4 * 2, raw_rows
     assert rollup_rows >= 25 * 2, rollup_rows  # whole hours of v-a and of its meters
