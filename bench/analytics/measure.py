@@ -15,6 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+import aiohttp
 import httpx
 import psycopg
 
@@ -173,7 +174,7 @@ class RequestFailed(RuntimeError):
 
 
 async def _drive(
-    client: httpx.AsyncClient, requests: Sequence[Request], clients: int
+    session: aiohttp.ClientSession, base_url: str, requests: Sequence[Request], clients: int
 ) -> tuple[list[float], float]:
     """Send ``requests`` with ``clients`` concurrent callers; each latency in ms, and the wall time."""
     pending = list(reversed(requests))
@@ -183,10 +184,12 @@ async def _drive(
         while pending:
             req = pending.pop()
             started = time.perf_counter()
-            resp = await client.get(req.path, params=req.params)
+            async with session.get(base_url + req.path, params=req.params) as resp:
+                body = await resp.read()
             elapsed = (time.perf_counter() - started) * 1000
-            if resp.status_code != 200:
-                raise RequestFailed(f"GET {req.path} {req.params} -> {resp.status_code}: {resp.text[:300]}")
+            if resp.status != 200:
+                text = body[:300].decode(errors="replace")
+                raise RequestFailed(f"GET {req.path} {req.params} -> {resp.status}: {text}")
             millis.append(elapsed)
 
     started = time.perf_counter()
@@ -202,12 +205,16 @@ async def _measure(
     measured: Sequence[Request],
     clients: int,
 ) -> Latency:
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    # aiohttp, as the gateway benchmark: the client shares the two cores with the API and
+    # PostgreSQL, and httpx spent 1.2 ms of CPU per performance request, aiohttp about a
+    # third of that (bench.analytics.cpu, docs/analytics-benchmark.md)
     headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=60) as client:
-        await _drive(client, warmup, clients)
+    connector = aiohttp.TCPConnector(limit=clients)
+    timeout = aiohttp.ClientTimeout(total=60)
+    async with aiohttp.ClientSession(headers=headers, connector=connector, timeout=timeout) as session:
+        await _drive(session, base_url, warmup, clients)
         load = os.getloadavg()[0]
-        millis, wall = await _drive(client, measured, clients)
+        millis, wall = await _drive(session, base_url, measured, clients)
     return Latency(endpoint, millis, wall, clients, load)
 
 
