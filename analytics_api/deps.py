@@ -65,31 +65,28 @@ _bearer = HTTPBearer(auto_error=False, description="an analyst or admin token (a
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def _authenticate(
-    ctx: AppContext,
-    request: Request,
-    credentials: HTTPAuthorizationCredentials | None,
-    allowed: tuple[Scope, ...],
-) -> Principal | None:
+def authorize(ctx: AppContext, authorization: str | None, allowed: tuple[Scope, ...]) -> Principal | None:
+    """The caller of an ``Authorization`` header if its scope is ``allowed`` (``None`` only
+    when auth is disabled); :class:`Unauthenticated` or :class:`Forbidden` otherwise."""
     if ctx.settings.auth_disabled:
         return None
     assert ctx.verifier is not None  # made whenever auth is on
-    # ``credentials`` (HTTPBearer) documents the scheme; the header itself is checked here.
-    principal = bearer_principal(ctx.verifier, request.headers.get("authorization"))
+    principal = bearer_principal(ctx.verifier, authorization)
     if principal.scope not in allowed:
         wanted = " or ".join(s.value for s in allowed)
         raise Forbidden(f"a {principal.scope.value} token cannot do this; it needs the {wanted} scope")
     return principal
 
 
+# ``credentials`` (HTTPBearer) documents the scheme; the header itself is checked by authorize.
 async def require_reader(ctx: Context, request: Request, credentials: Credentials) -> Principal | None:
     """An analyst or admin caller (``None`` only when auth is disabled)."""
-    return _authenticate(ctx, request, credentials, READ_SCOPES)
+    return authorize(ctx, request.headers.get("authorization"), READ_SCOPES)
 
 
 async def require_admin(ctx: Context, request: Request, credentials: Credentials) -> Principal | None:
     """An admin caller (``None`` only when auth is disabled)."""
-    return _authenticate(ctx, request, credentials, WRITE_SCOPES)
+    return authorize(ctx, request.headers.get("authorization"), WRITE_SCOPES)
 
 
 Reader = Annotated[Principal | None, Depends(require_reader)]
@@ -107,6 +104,11 @@ async def time_window(
     ] = None,
 ) -> Window:
     """The half-open window ``[from, to)`` of the request, capped at ``MAX_WINDOW_DAYS``."""
+    return request_window(ctx, from_, to)
+
+
+def request_window(ctx: AppContext, from_: str | None, to: str | None) -> Window:
+    """:func:`time_window` of raw ``from`` and ``to`` parameters."""
     return resolve_window(
         from_,
         to,

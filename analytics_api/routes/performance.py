@@ -6,17 +6,19 @@ from decimal import Decimal
 
 from fastapi import APIRouter
 
-from analytics_api.deps import Context, Reader, TimeWindow, VehicleId
+from analytics_api.deps import AppContext, Context, Reader, TimeWindow, VehicleId
 from analytics_api.energy import coverage, efficiency, is_low
 from analytics_api.errors import NotFound
 from analytics_api.models import Performance, StreamCounts, StreamCoverage
 from analytics_api.routes import error_responses
+from analytics_api.window import Window
 
 router = APIRouter(tags=["analytics"])
+PATH = "/v1/analytics/performance/{vehicleId}"
 
 
 @router.get(
-    "/v1/analytics/performance/{vehicleId}",
+    PATH,
     responses=error_responses(404),
     summary="Energy delivered (DC) versus consumed by the vehicle's meters (AC) over [from, to)",
 )
@@ -25,6 +27,11 @@ async def performance(_: Reader, vehicle_id: VehicleId, window: TimeWindow, ctx:
 
     Each meter reading counts for the vehicle its meter was mapped to at the reading's time.
     """
+    return await answer(ctx, vehicle_id, window)
+
+
+async def answer(ctx: AppContext, vehicle_id: str, window: Window) -> Performance:
+    """The route's answer (also served by :mod:`analytics_api.fastpath`)."""
     row = await ctx.db.fetch_one(
         "analytics_performance",
         {"vehicle_id": vehicle_id, "from": window.start, "to": window.end},
