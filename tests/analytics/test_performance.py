@@ -188,3 +188,26 @@ async def test_reads_history_only_at_the_edges(
     # all, and a reading on each bound
     assert raw_rows <= raw_minutes + 4 * 2, raw_rows
     assert rollup_rows >= 25 * 2, rollup_rows  # whole hours of v-a and of its meters
+
+
+async def test_edges_are_index_only_scans(main_db: Database, dataset: Dataset) -> None:
+    """Migration 0015: the raw tables' keys carry the columns an edge sums, so once a
+    partition is vacuumed (its visibility map set) its edge reads never touch the heap."""
+    async with await psycopg.AsyncConnection.connect(main_db.admin, autocommit=True) as admin:
+        await admin.execute("VACUUM meter_telemetry, vehicle_telemetry")
+    start = BASE + timedelta(hours=1, minutes=40, seconds=5)
+    end = BASE + timedelta(hours=27, minutes=50)
+    explain = pgsql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + query("analytics_performance")
+    async with await psycopg.AsyncConnection.connect(main_db.reader) as conn:
+        cur = await conn.execute(explain, {"vehicle_id": "v-a", "from": start, "to": end})
+        row = await cur.fetchone()
+    assert row is not None
+    raw = [
+        s
+        for s in _scans(row[0][0]["Plan"])
+        if s["Relation Name"].startswith(("meter_telemetry", "vehicle_telemetry")) and s["Actual Loops"]
+    ]
+    assert {s["Relation Name"].split("_")[0] for s in raw} == {"meter", "vehicle"}, raw
+    assert all(s["Node Type"] == "Index Only Scan" for s in raw), [s["Node Type"] for s in raw]
+    assert sum(s["Actual Rows"] * s["Actual Loops"] for s in raw) > 0
+    assert sum(s["Heap Fetches"] for s in raw) == 0
