@@ -35,6 +35,8 @@ import psycopg
 from psycopg import sql
 from tqdm import tqdm
 
+from sql import query as named_query
+
 ANCHOR = datetime(2025, 1, 1, tzinfo=UTC)
 """Minute numbers ``g`` count from here; the oldest loadable day."""
 
@@ -238,6 +240,12 @@ class Fleet:
 def has_daily(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
     """Whether the schema has the daily rollups (migration 0011; an older checkout has not)."""
     row = conn.execute("SELECT to_regclass('meter_daily') IS NOT NULL").fetchone()
+    return bool(row and row[0])
+
+
+def has_compaction(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
+    """Whether the schema compacts closed days' hourly rollups (migration 0016)."""
+    row = conn.execute("SELECT to_regclass('rollup_compactions') IS NOT NULL").fetchone()
     return bool(row and row[0])
 
 
@@ -486,6 +494,14 @@ class Loader:
             daily = has_daily(conn)
             for stream in STREAMS if daily else ():
                 conn.execute(_DAILY[stream], {"days": days})
+        with self._connect() as conn:  # as the retention job does with each closed day
+            compacting = has_compaction(conn)
+            for day in days if compacting else ():
+                conn.execute("DELETE FROM rollup_compactions WHERE day = %s", (day,))  # reloaded
+                conn.execute(named_query("compact_rollups"), {"day": day})
+        if compacting:
+            took = time.perf_counter() - started
+            progress(f"hourly rollups of {len(days)} day(s) compacted in {took:.0f} s")
         in_parallel(self.jobs, "vacuum", work, errors)
         with self._connect() as conn:
             for table in (

@@ -1,0 +1,62 @@
+"""Closed days' hourly rollups rewritten in device order, by the retention job.
+
+A device's hourly rows of a day are written hour by hour among every other device's, so
+they lie on a page each; :func:`compact_due` has PostgreSQL rewrite each closed UTC day
+once, in (device, hour) order (``compact_hourly_rollups``, migration 0016), so that a
+per-device read of a day touches one or two pages. Values never change. One short
+connection per check; each day is its own transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date
+
+import psycopg
+
+from consumer.errors import FatalError, RecoverableError
+from sql import query
+
+log = logging.getLogger(__name__)
+
+
+async def compact_due(database_url: str, *, lookback_days: int, grace_s: int) -> list[tuple[date, int]]:
+    """Compact every closed day of the last ``lookback_days`` not yet compacted (that ended
+    ``grace_s`` ago or more), newest first; each day with the rows it moved.
+
+    A day that fails (a deadlock with a consumer's late reading, say) is left for the next
+    check; a login without the right is fatal.
+    """
+    if lookback_days <= 0:
+        return []
+    done: list[tuple[date, int]] = []
+    try:
+        async with await psycopg.AsyncConnection.connect(
+            database_url, connect_timeout=5, autocommit=True, application_name="energy-retention"
+        ) as conn:
+            cur = await conn.execute(query("compaction_due"), {"lookback": lookback_days, "grace_s": grace_s})
+            days = [row[0] for row in await cur.fetchall()]
+            for day in days:
+                started = time.perf_counter()
+                try:
+                    cur = await conn.execute(query("compact_rollups"), {"day": day})
+                    row = await cur.fetchone()
+                except psycopg.errors.OperationalError as exc:  # deadlock, lock or statement timeout
+                    log.warning("rollup compaction deferred", extra={"day": str(day), "error": str(exc)})
+                    continue
+                moved = int(row[0]) if row else 0
+                log.info(
+                    "hourly rollups compacted",
+                    extra={
+                        "day": str(day),
+                        "rows": moved,
+                        "seconds": round(time.perf_counter() - started, 2),
+                    },
+                )
+                done.append((day, moved))
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise FatalError(f"this login may not compact rollups (make it energy_retention): {exc}") from exc
+    except psycopg.OperationalError as exc:
+        raise RecoverableError(f"database: {exc}") from exc
+    return done
