@@ -9,9 +9,12 @@ connection per check; each day is its own transaction.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from datetime import date
+from typing import Any
 
 import psycopg
 
@@ -19,6 +22,21 @@ from consumer.errors import FatalError, RecoverableError
 from sql import query
 
 log = logging.getLogger(__name__)
+
+
+@contextlib.asynccontextmanager
+async def retention_connection(url: str, may_not: str) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A short autocommit connection of the retention login; a missing right is fatal
+    ("this login may not <may_not>"), an unreachable database recoverable."""
+    try:
+        async with await psycopg.AsyncConnection.connect(
+            url, connect_timeout=5, autocommit=True, application_name="energy-retention"
+        ) as conn:
+            yield conn
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise FatalError(f"this login may not {may_not} (make it energy_retention): {exc}") from exc
+    except psycopg.OperationalError as exc:
+        raise RecoverableError(f"database: {exc}") from exc
 
 
 async def compact_due(database_url: str, *, lookback_days: int, grace_s: int) -> list[tuple[date, int]]:
@@ -31,32 +49,19 @@ async def compact_due(database_url: str, *, lookback_days: int, grace_s: int) ->
     if lookback_days <= 0:
         return []
     done: list[tuple[date, int]] = []
-    try:
-        async with await psycopg.AsyncConnection.connect(
-            database_url, connect_timeout=5, autocommit=True, application_name="energy-retention"
-        ) as conn:
-            cur = await conn.execute(query("compaction_due"), {"lookback": lookback_days, "grace_s": grace_s})
-            days = [row[0] for row in await cur.fetchall()]
-            for day in days:
-                started = time.perf_counter()
-                try:
-                    cur = await conn.execute(query("compact_rollups"), {"day": day})
-                    row = await cur.fetchone()
-                except psycopg.errors.OperationalError as exc:  # deadlock, lock or statement timeout
-                    log.warning("rollup compaction deferred", extra={"day": str(day), "error": str(exc)})
-                    continue
-                moved = int(row[0]) if row else 0
-                log.info(
-                    "hourly rollups compacted",
-                    extra={
-                        "day": str(day),
-                        "rows": moved,
-                        "seconds": round(time.perf_counter() - started, 2),
-                    },
-                )
-                done.append((day, moved))
-    except psycopg.errors.InsufficientPrivilege as exc:
-        raise FatalError(f"this login may not compact rollups (make it energy_retention): {exc}") from exc
-    except psycopg.OperationalError as exc:
-        raise RecoverableError(f"database: {exc}") from exc
+    async with retention_connection(database_url, "compact rollups") as conn:
+        cur = await conn.execute(query("compaction_due"), {"lookback": lookback_days, "grace_s": grace_s})
+        days = [row[0] for row in await cur.fetchall()]
+        for day in days:
+            started = time.perf_counter()
+            try:
+                cur = await conn.execute(query("compact_rollups"), {"day": day})
+                row = await cur.fetchone()
+            except psycopg.OperationalError as exc:  # deadlock, lock or statement timeout
+                log.warning("rollup compaction deferred", extra={"day": str(day), "error": str(exc)})
+                continue
+            moved = int(row[0]) if row else 0
+            seconds = round(time.perf_counter() - started, 2)
+            log.info("hourly rollups compacted", extra={"day": str(day), "rows": moved, "seconds": seconds})
+            done.append((day, moved))
     return done

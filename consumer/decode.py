@@ -11,7 +11,8 @@ from pydantic import ValidationError
 from consumer.batch import Batch, Reject
 from consumer.reject_reasons import reject_detail, reject_reason
 from consumer.sessions import add_session
-from schemas import METER_TOPIC, VEHICLE_TOPIC, KafkaDecoder, MeterMessage, decode_kafka_value
+from schemas import METER_TOPIC, VEHICLE_TOPIC, KafkaDecoder, MeterMessage
+from schemas.codec import DEFAULT_DECODER
 from schemas.topics import SESSION_TOPIC
 
 
@@ -26,17 +27,17 @@ def add_records(
     ``decode`` applies the worker's time rules (default: the rules' defaults); a reading
     before ``oldest_day`` (the retention horizon) is rejected as ``expired``.
     """
-    decode_value = decode or decode_kafka_value
+    decoder = decode or DEFAULT_DECODER
     # The records of one gateway request share a receive time: convert each once.
     received_at: dict[int, datetime] = {}
     for rec in records:
         raw: bytes = rec.value if rec.value is not None else b""
         if rec.topic == SESSION_TOPIC:  # OCPP transaction steps, not readings
-            add_session(batch, rec, raw, decode)
+            add_session(batch, rec, raw, decoder)
             continue
         reject = None
         try:
-            msg = decode_value(raw, rec.timestamp)
+            msg = decoder(raw, rec.timestamp)
         except ValidationError as exc:
             reject = (reject_reason(exc), reject_detail(exc))
         else:

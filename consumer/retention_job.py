@@ -19,12 +19,11 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 
-import psycopg
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.logs import configure
-from consumer.compaction import compact_due
+from consumer.compaction import compact_due, retention_connection
 from consumer.errors import FatalError, RecoverableError
 from consumer.retention import Retention
 from sql import query
@@ -59,16 +58,9 @@ class PartitionDropper:
         self._url = database_url
 
     async def drop_before(self, cutoff: date) -> int:
-        try:
-            async with await psycopg.AsyncConnection.connect(
-                self._url, connect_timeout=5, autocommit=True, application_name="energy-retention"
-            ) as conn:
-                cur = await conn.execute(query("drop_partitions"), {"cutoff": cutoff})
-                row = await cur.fetchone()
-        except psycopg.errors.InsufficientPrivilege as exc:
-            raise FatalError(f"this login may not drop partitions (make it energy_retention): {exc}") from exc
-        except psycopg.OperationalError as exc:
-            raise RecoverableError(f"database: {exc}") from exc
+        async with retention_connection(self._url, "drop partitions") as conn:
+            cur = await conn.execute(query("drop_partitions"), {"cutoff": cutoff})
+            row = await cur.fetchone()
         return int(str(row[0])) if row else 0
 
 

@@ -28,7 +28,6 @@ from consumer.reject_reasons import reject_detail, reject_reason
 from schemas.clock import checked
 from schemas.codec import KafkaDecoder
 from schemas.sessions import SESSION_ADAPTER
-from schemas.timerules import TimeRules
 from sql import query
 
 # Which event's idTag is kept (lower wins) and the bit each step sets in ``events``.
@@ -69,15 +68,10 @@ class SessionRow:
         }
 
 
-_DEFAULT_DECODER = KafkaDecoder(TimeRules.defaults())
-
-
-def add_session(
-    batch: Batch, rec: ConsumerRecord[bytes, bytes], raw: bytes, decode: KafkaDecoder | None = None
-) -> None:
+def add_session(batch: Batch, rec: ConsumerRecord[bytes, bytes], raw: bytes, decode: KafkaDecoder) -> None:
     """Decode one record of the session topic into ``batch`` (a bad one becomes a reject):
     the schema, then the time rules of ``decode`` (the worker's), as the gateway applied them."""
-    clock = (decode or _DEFAULT_DECODER).clock_at(rec.timestamp)
+    clock = decode.clock_at(rec.timestamp)
     try:
         event = checked(SESSION_ADAPTER.validate_json(raw), clock, "SessionEvent")
     except ValidationError as exc:

@@ -81,6 +81,13 @@ def is_missing_partition(exc: BaseException) -> bool:
     )
 
 
+async def _stage(cur: Cursor, kind: str, types: list[str], rows: Sequence[Sequence[object]]) -> None:
+    """COPY ``rows`` into the batch's staging table of ``kind`` (``copy_stage_<kind>.sql``)."""
+    async with cur.copy(query(f"copy_stage_{kind}")) as copy:
+        copy.set_types(types)
+        await _copy_rows(copy, rows)
+
+
 async def _copy_rows(copy: psycopg.AsyncCopy, rows: Sequence[Sequence[object]]) -> None:
     """``copy.write_row`` for every row, without a coroutine per row: the copy's own binary
     formatter fills its buffer and hands back a block of about 32 KiB when it is full (the
@@ -214,9 +221,7 @@ class BatchWriter:
         return WriteResult(meters, vehicles, len(batch.rejects), sessions)
 
     async def _merge(self, cur: Cursor, kind: str, types: list[str], rows: Sequence[Sequence[object]]) -> int:
-        async with cur.copy(query(f"copy_stage_{kind}")) as copy:
-            copy.set_types(types)
-            await _copy_rows(copy, rows)
+        await _stage(cur, kind, types, rows)
         await cur.execute(query(f"merge_{kind}"))
         got = await cur.fetchone()
         return int(str(got[0])) if got else 0
@@ -224,9 +229,7 @@ class BatchWriter:
     async def _merge_registers(self, cur: Cursor, rows: Sequence[Sequence[object]]) -> int:
         """Register readings (docs/registers.md): merge, then correct the stored successors of
         late readings row by row (each UPDATE planned for its one day partition)."""
-        async with cur.copy(query("copy_stage_meter_register")) as copy:
-            copy.set_types(METER_TYPES)
-            await _copy_rows(copy, rows)
+        await _stage(cur, "meter_register", METER_TYPES, rows)
         await cur.execute(query("lock_register_meters"))  # one merge per meter at a time
         await cur.execute(query("merge_meter_register"))
         inserted = 0

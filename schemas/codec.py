@@ -82,18 +82,15 @@ class KafkaDecoder:
     def _bounds_at(self, message_time_ms: int) -> tuple[datetime, datetime]:
         if len(self._bounds) >= self.MAX_CACHED:
             self._bounds.clear()
-        earliest, latest = bounds(self._clock(message_time_ms))
+        earliest, latest = bounds(self.clock_at(message_time_ms))
         assert latest is not None
         got = self._bounds[message_time_ms] = (earliest, latest)
         return got
 
-    def _clock(self, message_time_ms: int | None) -> ValidationClock:
+    def clock_at(self, message_time_ms: int | None) -> ValidationClock:
+        """The rules' clock as of a Kafka message's timestamp."""
         now = datetime.fromtimestamp(message_time_ms / 1000, tz=UTC) if message_time_ms else None
         return self._rules.clock(now)
-
-    def clock_at(self, message_time_ms: int | None) -> ValidationClock:
-        """The rules' clock as of a Kafka message's timestamp (for the session topic's events)."""
-        return self._clock(message_time_ms)
 
     def __call__(self, raw: bytes, message_time_ms: int | None) -> MeterMessage | VehicleMessage:
         message = _VALIDATE_MESSAGE(raw)
@@ -101,12 +98,13 @@ class KafkaDecoder:
             earliest, latest = self._bounds.get(message_time_ms) or self._bounds_at(message_time_ms)
             if in_bounds(message.timestamp, earliest, latest):
                 return message
-        return checked(message, self._clock(message_time_ms), "KafkaMessage")
+        return checked(message, self.clock_at(message_time_ms), "KafkaMessage")
 
 
-_DEFAULT_DECODER = KafkaDecoder(TimeRules.defaults())
+DEFAULT_DECODER = KafkaDecoder(TimeRules.defaults())
+"""A decoder with the time rules' defaults."""
 
 
 def decode_kafka_value(raw: bytes, message_time_ms: int | None) -> MeterMessage | VehicleMessage:
     """Decode and re-validate a Kafka value under the default time rules (:class:`KafkaDecoder`)."""
-    return _DEFAULT_DECODER(raw, message_time_ms)
+    return DEFAULT_DECODER(raw, message_time_ms)
