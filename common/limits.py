@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import orjson
 from prometheus_client import Counter
@@ -94,8 +95,13 @@ class RequestLimits:
 
 
 async def _answer(send: Send, status: int, code: str, message: str, headers: dict[str, str]) -> None:
-    body = orjson.dumps({"error": code, "message": message})
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    raw += [(k.encode(), v.encode()) for k, v in headers.items()]
+    await send_json(send, status, {"error": code, "message": message}, headers)
+
+
+async def send_json(send: Send, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+    """A whole JSON answer straight to ASGI ``send`` (as the apps' orjson responses render it)."""
+    content = orjson.dumps(body, option=orjson.OPT_UTC_Z)
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
+    raw += [(b"content-length", b"%d" % len(content)), (b"content-type", b"application/json")]
     await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": content})

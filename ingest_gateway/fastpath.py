@@ -19,6 +19,7 @@ import orjson
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from common.limits import send_json
 from ingest_gateway.errors import GatewayError
 from ingest_gateway.ingest import Ingestor
 
@@ -53,19 +54,10 @@ class IngestFastPath:
         try:
             accepted = await self.ingestor(Headers(scope=scope), receive)
         except GatewayError as exc:
-            await answer(send, exc.status, exc.body(), exc.headers)
+            await send_json(send, exc.status, exc.body(), exc.headers)
             return
         if accepted == 1:  # the common answer, rendered once
             await send({"type": "http.response.start", "status": 202, "headers": list(_ONE_HEADERS)})
             await send({"type": "http.response.body", "body": _ONE_BODY})
             return
-        await answer(send, 202, {"accepted": accepted})
-
-
-async def answer(send: Send, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
-    """A JSON answer, as the app's ``OrjsonResponse`` renders it."""
-    content = orjson.dumps(body, option=orjson.OPT_UTC_Z)
-    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in (headers or {}).items()]
-    raw += [(b"content-length", b"%d" % len(content)), JSON]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": content})
+        await send_json(send, 202, {"accepted": accepted})

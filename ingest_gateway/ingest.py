@@ -45,12 +45,9 @@ async def read_body(headers: Headers, receive: Receive, limit: int) -> bytes:
         size += len(chunk)
         if size > limit:
             raise TooLarge(f"body over {limit} bytes", limit=limit, unit="bytes")
-        if not message.get("more_body", False):
-            if not chunks:
-                return chunk
-            chunks.append(chunk)
-            return b"".join(chunks)
         chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)  # one chunk: that bytes object itself
 
 
 class Ingestor:

@@ -16,8 +16,7 @@ timestamp one shared ``tzinfo`` object, so for those the comparison never has to
 
 from __future__ import annotations
 
-import functools
-from datetime import UTC, date, datetime, time
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from pydantic import AwareDatetime, BaseModel, TypeAdapter, ValidationError
@@ -75,26 +74,11 @@ def violation(ts: datetime, clock: ValidationClock) -> TimestampRuleError | None
     return None
 
 
-@functools.lru_cache(maxsize=64)
-def _daily_earliest(floor: datetime, retention_days: int, today: date) -> datetime:
-    """The lower bounds that change only with the UTC day: the floor and the retention horizon."""
-    horizon = retention_horizon(today, retention_days)
-    return floor if horizon is None else max(floor, datetime.combine(horizon, time(), UTC))
-
-
 def bounds(clock: ValidationClock) -> tuple[datetime, datetime | None]:
-    """(earliest, latest) acceptable timestamps, in pydantic's shared UTC tzinfo.
-
-    The same bounds as ``clock.earliest`` and ``clock.latest``, with the daily part
-    remembered: this runs once per gateway request (5 us of 45 without the cache).
-    """
-    now = clock.now
-    if now is None:
-        return clock.floor.astimezone(_PARSED_UTC), None
-    earliest = _daily_earliest(clock.floor, clock.retention_days, now.astimezone(UTC).date())
-    if clock.max_past_age is not None:
-        earliest = max(earliest, now - clock.max_past_age)
-    return earliest.astimezone(_PARSED_UTC), (now + clock.max_future_skew).astimezone(_PARSED_UTC)
+    """(earliest, latest) acceptable timestamps (``clock.earliest``, ``clock.latest``), in
+    pydantic's shared UTC tzinfo."""
+    latest = clock.latest
+    return clock.earliest.astimezone(_PARSED_UTC), None if latest is None else latest.astimezone(_PARSED_UTC)
 
 
 def apply_clock(readings: list[M], clock: ValidationClock) -> list[int]:

@@ -28,6 +28,7 @@ rejected). Unknown fields are rejected.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated, Literal
@@ -69,21 +70,22 @@ class ValidationClock:
         """The latest acceptable timestamp (None: the skew is not judged)."""
         return None if self.now is None else self.now + self.max_future_skew
 
-    def lower_bounds(self) -> list[tuple[datetime, str]]:
-        """Every lower bound with its rule: ``floor``, ``max_past_age``, ``retention``."""
-        bounds = [(self.floor, "floor")]
-        if self.now is not None:
-            if self.max_past_age is not None:
-                bounds.append((self.now - self.max_past_age, "max_past_age"))
-            horizon = retention_horizon(self.now.astimezone(UTC).date(), self.retention_days)
-            if horizon is not None:
-                bounds.append((datetime.combine(horizon, time(), UTC), "retention"))
-        return bounds
-
     @property
     def earliest(self) -> datetime:
-        """The earliest acceptable timestamp: the tightest of the lower bounds."""
-        return max(bound for bound, _ in self.lower_bounds())
+        """The earliest acceptable timestamp: the tightest of ``floor``, the retention horizon
+        and ``max_past_age`` (the first two remembered per UTC day: this runs once per
+        gateway request, 5 us of 45 without it)."""
+        if self.now is None:
+            return self.floor
+        earliest = _daily_earliest(self.floor, self.retention_days, self.now.astimezone(UTC).date())
+        return earliest if self.max_past_age is None else max(earliest, self.now - self.max_past_age)
+
+
+@functools.lru_cache(maxsize=64)
+def _daily_earliest(floor: datetime, retention_days: int, today: date) -> datetime:
+    """The lower bounds that change only with the UTC day: the floor and the retention horizon."""
+    horizon = retention_horizon(today, retention_days)
+    return floor if horizon is None else max(floor, datetime.combine(horizon, time(), UTC))
 
 
 DeviceId = Annotated[str, Field(pattern=ID_PATTERN, min_length=1, max_length=64)]

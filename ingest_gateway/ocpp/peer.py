@@ -197,7 +197,7 @@ class OcppPeer:
             ) from None
         readings = sum(1 for r in records if r[0] != self.ctx.session_topic)
         if readings:
-            gateway_metrics.READINGS.labels("meter").inc(readings)
+            gateway_metrics.READINGS_BY("meter").inc(readings)
 
     @staticmethod
     def now_iso() -> str:
