@@ -66,7 +66,7 @@ SWEEP = [
 # ---------------------------------------------------------------- load process
 
 
-def _bodies(size: int, count: int, devices: int) -> list[bytes]:
+def request_bodies(size: int, count: int, devices: int) -> list[bytes]:
     """``count`` request bodies of ``size`` readings, spread over ``devices`` devices."""
     import orjson
 
@@ -103,7 +103,7 @@ async def _load(
 
     from energy_ingest.procs import cpu_seconds
 
-    bodies = _bodies(size, 4000 if size == 1 else 40, 20_000)
+    bodies = request_bodies(size, 4000 if size == 1 else 40, 20_000)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     latencies: list[float] = []
     statuses: dict[str, int] = {}

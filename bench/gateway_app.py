@@ -19,12 +19,11 @@ import asyncio
 import os
 import secrets
 import time
-from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 from starlette.types import ASGIApp, Message
 
+from bench.gateway import request_bodies
 from common.tokens import Scope, issue
 from ingest_gateway.app import create_app
 from ingest_gateway.enqueue import Record
@@ -69,25 +68,6 @@ def stub_publisher(settings: GatewaySettings, through_publisher: bool) -> Publis
     return publisher
 
 
-def bodies(n: int) -> list[bytes]:
-    """``n`` single readings of as many devices, half meters and half vehicles (bench.gateway's)."""
-    ts = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:00Z")
-    out = []
-    for i in range(n):
-        if i % 2:
-            reading: dict[str, Any] = {
-                "type": "meter", "meterId": f"bm-m-{i}", "kwhConsumedAc": 0.21, "voltage": 239.5,
-                "timestamp": ts,
-            }  # fmt: skip
-        else:
-            reading = {
-                "type": "vehicle", "vehicleId": f"bm-v-{i}", "soc": 61.5, "kwhDeliveredDc": 0.18,
-                "batteryTemp": 31.2, "timestamp": ts,
-            }  # fmt: skip
-        out.append(orjson.dumps(reading))
-    return out
-
-
 async def _post(app: ASGIApp, headers: list[tuple[bytes, bytes]], body: bytes, sent: list[Message]) -> None:
     scope = {
         "type": "http", "asgi": {"version": "3.0", "spec_version": "2.3"}, "http_version": "1.1",
@@ -119,7 +99,7 @@ async def measure(requests: int, rounds: int, through_publisher: bool = False) -
         (b"accept-encoding", b"gzip, deflate"), (b"user-agent", b"Python/3.11 aiohttp/3.9"),
         (b"content-length", b"100"),
     ]  # fmt: skip
-    pool = bodies(4000)
+    pool = request_bodies(1, 4000, 20_000)  # single readings, as bench.gateway posts them
     sent: list[Message] = []
     for i in range(2000):
         await _post(app, headers, pool[i % len(pool)], sent)

@@ -17,7 +17,11 @@ def percentile(values: Sequence[float], q: float) -> float:
         raise ValueError("percentile of no values")
     if not 0.0 <= q <= 1.0:
         raise ValueError(f"quantile {q} is outside 0..1")
-    ordered = sorted(values)
+    return _quantile_sorted(sorted(values), q)
+
+
+def _quantile_sorted(ordered: Sequence[float], q: float) -> float:
+    """:func:`percentile` of values already sorted."""
     position = q * (len(ordered) - 1)
     low = math.floor(position)
     high = min(low + 1, len(ordered) - 1)
@@ -83,15 +87,18 @@ class LatencyPoint:
 def latency_point(
     label: str, target_rate: float, offered_rate: float, millis: Sequence[float]
 ) -> LatencyPoint:
-    """Summarise the per-reading latencies (ms) of one paced run."""
+    """Summarise the per-reading latencies (ms) of one paced run (sorted once)."""
+    if not millis:
+        raise ValueError("percentile of no values")
+    ordered = sorted(millis)
     return LatencyPoint(
         label=label,
         target_rate=target_rate,
         offered_rate=offered_rate,
-        readings=len(millis),
-        p50_ms=percentile(millis, 0.50),
-        p99_ms=percentile(millis, 0.99),
-        max_ms=max(millis),
+        readings=len(ordered),
+        p50_ms=_quantile_sorted(ordered, 0.50),
+        p99_ms=_quantile_sorted(ordered, 0.99),
+        max_ms=ordered[-1],
     )
 
 

@@ -24,16 +24,12 @@ from common.tokens import Scope, issue
 from devstack.postgres import PostgresServer
 from devstack.stack import free_port
 from energy_ingest.logins import ServiceRole, ensure_login
+from energy_ingest.procs import cpu_seconds
 
 from .dataset import Fleet
 from .measure import AnalyticsApi, measure, performance_requests
 
 _BACKENDS = "SELECT pid FROM pg_stat_activity WHERE application_name = 'energy-analytics'"
-
-
-def _cpu(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,10 +62,9 @@ def main(argv: list[str] | None = None) -> int:
             measure(api.base_url, token, "warm-up", [], warmup, a.clients)
             with psycopg.connect(pg.database_url) as conn:
                 backends = [int(r[0]) for r in conn.execute(_BACKENDS).fetchall()]
-            api_pid = api.pid
-            api0, pg0, me0 = tree_cpu_seconds(api_pid), sum(map(_cpu, backends)), time.process_time()
+            api0, pg0, me0 = tree_cpu_seconds(api.pid), sum(map(cpu_seconds, backends)), time.process_time()
             lat = measure(api.base_url, token, "performance", [], measured, a.clients)
-            api1, pg1, me1 = tree_cpu_seconds(api_pid), sum(map(_cpu, backends)), time.process_time()
+            api1, pg1, me1 = tree_cpu_seconds(api.pid), sum(map(cpu_seconds, backends)), time.process_time()
         n = lat.requests
         print(
             f"CPU ms per request: API {(api1 - api0) / n * 1000:.2f}, PostgreSQL {(pg1 - pg0) / n * 1000:.2f}"

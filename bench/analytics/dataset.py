@@ -237,16 +237,19 @@ class Fleet:
         }
 
 
+def _has_table(conn: psycopg.Connection[tuple[Any, ...]], name: str) -> bool:
+    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
+    return bool(row and row[0])
+
+
 def has_daily(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
     """Whether the schema has the daily rollups (migration 0011; an older checkout has not)."""
-    row = conn.execute("SELECT to_regclass('meter_daily') IS NOT NULL").fetchone()
-    return bool(row and row[0])
+    return _has_table(conn, "meter_daily")
 
 
 def has_compaction(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
     """Whether the schema compacts closed days' hourly rollups (migration 0016)."""
-    row = conn.execute("SELECT to_regclass('rollup_compactions') IS NOT NULL").fetchone()
-    return bool(row and row[0])
+    return _has_table(conn, "rollup_compactions")
 
 
 def partition_names(day: date) -> list[str]:
@@ -494,13 +497,14 @@ class Loader:
             daily = has_daily(conn)
             for stream in STREAMS if daily else ():
                 conn.execute(_DAILY[stream], {"days": days})
+        compacting_from = time.perf_counter()
         with self._connect() as conn:  # as the retention job does with each closed day
             compacting = has_compaction(conn)
             for day in days if compacting else ():
                 conn.execute("DELETE FROM rollup_compactions WHERE day = %s", (day,))  # reloaded
                 conn.execute(named_query("compact_rollups"), {"day": day})
         if compacting:
-            took = time.perf_counter() - started
+            took = time.perf_counter() - compacting_from
             progress(f"hourly rollups of {len(days)} day(s) compacted in {took:.0f} s")
         in_parallel(self.jobs, "vacuum", work, errors)
         with self._connect() as conn:
