@@ -1,6 +1,6 @@
 """The fleet's answer for a window (its ranking and its energy totals), kept warm.
 
-One query per hour-rounded window (``analytics_fleet_efficiency*.sql``) ranks the fleet and
+One query per hour-rounded window (``analytics_fleet_efficiency.sql``) ranks the fleet and
 returns its first ``MAX_LIMIT`` lines, each carrying the totals over every vehicle; the
 ranking (any ``limit``) and ``GET /v1/fleet/energy`` are both cut from that one answer.
 
@@ -40,17 +40,10 @@ MAX_WARM = 8
 MAX_KEPT = 16
 """Answers kept at most (each up to ``MAX_LIMIT`` lines, about 1.5 MB)."""
 HOUR = timedelta(hours=1)
-DAY = timedelta(days=1)
+RANKING_QUERY = "analytics_fleet_efficiency"
+"""The ranking's named query: two hourly rows per device (running totals) for any window."""
 
 Window = tuple[datetime, datetime]
-
-
-def ranking_query(start: datetime, end: datetime) -> str:
-    """The ranking's named query for a window on whole hours: the one that reads whole UTC
-    days from the daily rollups when the window holds one, else the hourly one (whose plan
-    is cheaper when there is no whole day to read; both are exact)."""
-    first_day = ceil_to(start, DAY)
-    return "analytics_fleet_efficiency_days" if first_day + DAY <= end else "analytics_fleet_efficiency"
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +75,7 @@ def database_compute(db: Database, clock: Clock, threshold: float) -> Compute:
     async def compute(start: datetime, end: datetime) -> FleetAnswer:
         as_of = clock()
         params = {"from": start, "to": end, "limit": MAX_LIMIT, "threshold": threshold}
-        rows = await db.fetch_all(ranking_query(start, end), params)
+        rows = await db.fetch_all(RANKING_QUERY, params)
         if not rows:
             return FleetAnswer(as_of, rows, FleetTotals(0, 0, 0, Decimal(0), Decimal(0)))
         r = rows[0]

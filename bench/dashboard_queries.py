@@ -2,7 +2,7 @@
 
 Starts a throwaway PostgreSQL (as the analytics tests do), migrates it, and writes N
 vehicles and N meters (meter ``i`` mapped to vehicle ``i`` since before the window) with
-24 hourly rollups each and one status row each, straight into the tables. Then times,
+24 hourly rollups each (and their running totals) and one status row each, straight into the tables. Then times,
 in one reader session, p50 and p99 over ``--repeat`` runs of:
 
 - the listing page (``analytics_vehicle_list``, 25 rows, sorted by SoC) alone;
@@ -27,6 +27,7 @@ from typing import Any
 import psycopg
 
 from analytics_api.routes.vehicles import order_by
+from bench.analytics.dataset import RUNNING_TOTALS
 from devstack.postgres_install import server_bindir
 from sql import query
 from tests.analytics.support import create_database, postgres_server
@@ -56,6 +57,7 @@ SEED = (
     f" SELECT 'v-' || lpad(i::text, 6, '0'), {SEEN}, (i * 37) %% 100, i %% 3, 30, {SEEN},"
     " %(end)s::timestamptz"
     " FROM generate_series(1, %(n)s) i",
+    *RUNNING_TOTALS.values(),
     "ANALYZE",
 )
 

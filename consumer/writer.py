@@ -88,6 +88,33 @@ async def _stage(cur: Cursor, kind: str, types: list[str], rows: Sequence[Sequen
         await _copy_rows(copy, rows)
 
 
+async def merge_staged(cur: Cursor, kind: str) -> int:
+    """Merge the staged ``kind`` rows (``merge_<kind>.sql``), then add each late hour it
+    returns to the device's later hourly rows' running totals (migration 0017). Returns
+    the number of readings inserted."""
+    await cur.execute(query(f"merge_{kind}"))
+    inserted = 0
+    late = []
+    for count, device_id, hour, kwh, samples in await cur.fetchall():
+        if device_id is None:
+            inserted = int(str(count))
+        else:
+            late.append(_late_hour(device_id, hour, kwh, samples))
+    await _add_late_hours(cur, kind, late)
+    return inserted
+
+
+def _late_hour(device_id: object, hour: object, kwh: object, samples: object) -> dict[str, object]:
+    return {"device_id": device_id, "hour": hour, "kwh": kwh, "samples": samples}
+
+
+async def _add_late_hours(cur: Cursor, kind: str, late: list[dict[str, object]]) -> None:
+    """``rollup_through_<kind>.sql`` for each late hour a merge returned: rare (a reading
+    before its device's last stored hour, or the earlier hour of a batch that spans two)."""
+    if late:
+        await cur.executemany(query(f"rollup_through_{kind}"), late)
+
+
 async def _copy_rows(copy: psycopg.AsyncCopy, rows: Sequence[Sequence[object]]) -> None:
     """``copy.write_row`` for every row, without a coroutine per row: the copy's own binary
     formatter fills its buffer and hands back a block of about 32 KiB when it is full (the
@@ -222,9 +249,7 @@ class BatchWriter:
 
     async def _merge(self, cur: Cursor, kind: str, types: list[str], rows: Sequence[Sequence[object]]) -> int:
         await _stage(cur, kind, types, rows)
-        await cur.execute(query(f"merge_{kind}"))
-        got = await cur.fetchone()
-        return int(str(got[0])) if got else 0
+        return await merge_staged(cur, kind)
 
     async def _merge_registers(self, cur: Cursor, rows: Sequence[Sequence[object]]) -> int:
         """Register readings (docs/registers.md): merge, then correct the stored successors of
@@ -234,13 +259,17 @@ class BatchWriter:
         await cur.execute(query("merge_meter_register"))
         inserted = 0
         fixes = []
-        for count, meter_id, ts, kwh in await cur.fetchall():
-            if meter_id is None:
+        late = []
+        for count, fix, meter_id, ts, kwh, samples in await cur.fetchall():
+            if fix is None:
                 inserted = int(str(count))
-            else:
+            elif fix == "successor":
                 fixes.append({"meter_id": meter_id, "ts": ts, "kwh": kwh})
+            else:
+                late.append(_late_hour(meter_id, ts, kwh, samples))
         if fixes:
             await cur.executemany(query("fix_register_successor"), fixes)
+        await _add_late_hours(cur, "meter", late)
         return inserted
 
     async def _store_offsets(self, cur: Cursor, batch: Batch) -> None:

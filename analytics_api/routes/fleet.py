@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query
 from analytics_api.deps import Context, Reader, TimeWindow
 from analytics_api.energy import coverage, efficiency, is_low
 from analytics_api.fleet_answers import MAX_LIMIT
-from analytics_api.fleet_answers import ranking_query as ranking_query
 from analytics_api.models import (
     FleetEfficiency,
     FleetSummary,
@@ -75,8 +74,9 @@ async def fleet_efficiency(
 ) -> FleetEfficiency:
     """The window is widened to whole UTC hours (``from`` down, ``to`` up; both echoed back), so
     the ranking comes from the hourly rollups; it is exact for that widened window, including
-    meters re-mapped inside an hour. Vehicles without AC energy (no ratio) come last. Whole
-    UTC days inside the window come from the daily rollups. The same window's answer (any
+    meters re-mapped inside an hour. Vehicles without AC energy (no ratio) come last. It
+    reads two hourly rows per device whatever the window's length (their running totals).
+    The same window's answer (any
     ``limit``) is reused for ``FLEET_CACHE_TTL_S`` seconds (default 10) and, while the window is
     asked for, recomputed in the background before then: it holds every reading committed
     before ``asOf`` and may miss those stored since."""

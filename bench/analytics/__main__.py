@@ -41,7 +41,7 @@ from pathlib import Path
 
 import psycopg
 
-from analytics_api.routes.fleet import ranking_query
+from analytics_api.fleet_answers import RANKING_QUERY
 from bench.analytics.compare import COMPARE_HEADER, before_lines, compare_rows, git_commit, load, save
 from bench.analytics.dataset import HOUR, Fleet, Loader, State
 from bench.analytics.explain import PlanSummary, explain, segments
@@ -357,7 +357,7 @@ class Bench:
         end = start + WINDOW + (HOUR if lo != start else timedelta())
         plan = explain(
             self.reader_url,
-            ranking_query(start, end),
+            RANKING_QUERY,
             {"from": start, "to": end, "limit": 50, "threshold": 0.85},
             "custom",
         )

@@ -125,6 +125,24 @@ _DAILY = {
         GROUP BY 1, 2
     """,
 }
+# Every hourly row's running totals (migration 0017 backfills them the same way; the
+# consumer keeps them batch by batch), recomputed over all days after a load, which may
+# have added days before stored ones.
+RUNNING_TOTALS = {
+    stream: f"""
+        UPDATE {stream}_hourly h
+        SET kwh_through = r.kwh, samples_through = r.n
+        FROM (
+            SELECT {stream}_id, hour,
+                   sum({energy}) OVER (PARTITION BY {stream}_id ORDER BY hour) AS kwh,
+                   sum(samples) OVER (PARTITION BY {stream}_id ORDER BY hour) AS n
+            FROM {stream}_hourly
+        ) r
+        WHERE h.{stream}_id = r.{stream}_id AND h.hour = r.hour
+          AND (h.kwh_through, h.samples_through) IS DISTINCT FROM (r.kwh, r.n)
+    """
+    for stream, energy in (("meter", "kwh_consumed_ac"), ("vehicle", "kwh_delivered_dc"))
+}
 _RETURNING = {
     "meter": "meter_id, ts, kwh_consumed_ac, voltage",
     "vehicle": "vehicle_id, ts, soc, kwh_delivered_dc, battery_temp",
@@ -245,6 +263,15 @@ def _has_table(conn: psycopg.Connection[tuple[Any, ...]], name: str) -> bool:
 def has_daily(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
     """Whether the schema has the daily rollups (migration 0011; an older checkout has not)."""
     return _has_table(conn, "meter_daily")
+
+
+def has_running_totals(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
+    """Whether the hourly rollups hold running totals (migration 0017)."""
+    row = conn.execute(
+        "SELECT count(*) FROM information_schema.columns"
+        " WHERE table_name = 'meter_hourly' AND column_name = 'kwh_through'"
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def has_compaction(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
@@ -497,6 +524,14 @@ class Loader:
             daily = has_daily(conn)
             for stream in STREAMS if daily else ():
                 conn.execute(_DAILY[stream], {"days": days})
+        with self._connect() as conn:
+            running_from = time.perf_counter()
+            running = has_running_totals(conn)
+            for stream in STREAMS if running else ():
+                conn.execute(RUNNING_TOTALS[stream])
+        if running:
+            took = time.perf_counter() - running_from
+            progress(f"running totals of the hourly rollups set in {took:.0f} s")
         compacting_from = time.perf_counter()
         with self._connect() as conn:  # as the retention job does with each closed day
             compacting = has_compaction(conn)

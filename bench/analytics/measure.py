@@ -19,7 +19,6 @@ import aiohttp
 import httpx
 import psycopg
 
-from analytics_api.routes.fleet import ranking_query
 from analytics_api.window import ceil_to, floor_to
 from energy_ingest.procs import ServiceProcess, wait_http
 from sql import query
@@ -245,11 +244,6 @@ def query_params(req: Request) -> dict[str, Any]:
     return {"vehicle_id": req.path.rsplit("/", 1)[1], "from": start, "to": end}
 
 
-def query_name(name: str, params: dict[str, Any]) -> str:
-    """The named query the API runs: the fleet ranking's depends on the window (whole days)."""
-    return ranking_query(params["from"], params["to"]) if name == "analytics_fleet_efficiency" else name
-
-
 def measure_sql(
     url: str, name: str, endpoint: str, measured: Sequence[Request], *, plan_cache_mode: str = "auto"
 ) -> Latency:
@@ -263,13 +257,13 @@ def measure_sql(
     with psycopg.connect(url, autocommit=True, options=options) as conn:
         for req in measured[:10]:  # connect, prepare, plan: not counted
             params = query_params(req)
-            conn.execute(query(query_name(name, params)), params).fetchall()
+            conn.execute(query(name), params).fetchall()
         load = os.getloadavg()[0]
         started = time.perf_counter()
         for req in measured:
             params = query_params(req)
             t = time.perf_counter()
-            conn.execute(query(query_name(name, params)), params).fetchall()
+            conn.execute(query(name), params).fetchall()
             millis.append((time.perf_counter() - t) * 1000)
         wall = time.perf_counter() - started
     return Latency(endpoint, millis, wall, 1, load)

@@ -11,7 +11,9 @@
 -- by fix_register_successor.sql, one row per statement, in the same transaction (a join
 -- UPDATE of the partitioned table is planned as a hash join over every partition: the
 -- planner cannot cost the run-time pruning of a nested loop). Returns one row with the
--- number of rows inserted (meter_id NULL), then one row per successor to correct.
+-- number of rows inserted (fix NULL), then one row per successor to correct (fix
+-- 'successor') and one per late hour whose energy the meter's later hourly rows' running
+-- totals take (fix 'through', rollup_through_meter.sql).
 WITH new AS (
     SELECT DISTINCT ON (s.meter_id, s.ts)
            s.meter_id, s.ts, s.kwh_register_ac::numeric AS reg, s.voltage, s.received_at,
@@ -127,20 +129,64 @@ contrib AS (
     UNION ALL
     SELECT meter_id, ts, delta, NULL, 0 FROM upd
 ),
+-- the running totals of each hour (merge_meter.sql)
+hours AS (
+    SELECT g.*,
+           l.hour > g.hour AS late,
+           CASE WHEN l.hour IS NULL THEN 0
+                WHEN l.hour < g.hour THEN l.kwh_through
+                WHEN l.hour = g.hour THEN l.kwh_through - l.kwh_consumed_ac
+                ELSE coalesce(p.kwh_through - CASE WHEN p.hour = g.hour THEN p.kwh_consumed_ac ELSE 0 END,
+                              q.kwh_through - q.kwh_consumed_ac)
+           END AS kwh_before,
+           CASE WHEN l.hour IS NULL THEN 0
+                WHEN l.hour < g.hour THEN l.samples_through
+                WHEN l.hour = g.hour THEN l.samples_through - l.samples
+                ELSE coalesce(p.samples_through - CASE WHEN p.hour = g.hour THEN p.samples ELSE 0 END,
+                              q.samples_through - q.samples)
+           END AS samples_before
+    FROM (
+        SELECT meter_id, date_trunc('hour', ts, 'UTC') AS hour, sum(kwh) AS kwh,
+               min(voltage) AS voltage_min, max(voltage) AS voltage_max,
+               coalesce(sum(voltage), 0) AS voltage_sum, sum(n) AS n,
+               sum(n) - count(voltage) AS voltage_missing
+        FROM contrib
+        GROUP BY 1, 2
+    ) g
+    LEFT JOIN LATERAL (
+        SELECT hour, kwh_consumed_ac, samples, kwh_through, samples_through
+        FROM meter_hourly WHERE meter_id = g.meter_id ORDER BY hour DESC LIMIT 1
+    ) l ON true
+    LEFT JOIN LATERAL (
+        SELECT hour, kwh_consumed_ac, samples, kwh_through, samples_through
+        FROM meter_hourly WHERE l.hour > g.hour AND meter_id = g.meter_id AND hour <= g.hour
+        ORDER BY hour DESC LIMIT 1
+    ) p ON true
+    LEFT JOIN LATERAL (
+        SELECT kwh_consumed_ac, samples, kwh_through, samples_through
+        FROM meter_hourly WHERE l.hour > g.hour AND p.hour IS NULL AND meter_id = g.meter_id AND hour > g.hour
+        ORDER BY hour LIMIT 1
+    ) q ON true
+),
 rollup AS (
     INSERT INTO meter_hourly AS h
-        (meter_id, hour, kwh_consumed_ac, voltage_min, voltage_max, voltage_sum, samples, voltage_missing)
-    SELECT meter_id, date_trunc('hour', ts, 'UTC'), sum(kwh), min(voltage), max(voltage),
-           coalesce(sum(voltage), 0), sum(n), sum(n) - count(voltage)
-    FROM contrib
-    GROUP BY 1, 2
+        (meter_id, hour, kwh_consumed_ac, voltage_min, voltage_max, voltage_sum, samples, voltage_missing,
+         kwh_through, samples_through)
+    SELECT meter_id, hour, kwh, voltage_min, voltage_max, voltage_sum, n, voltage_missing,
+           kwh_before + kwh + coalesce(sum(kwh) FILTER (WHERE late IS NOT TRUE) OVER earlier, 0),
+           samples_before + n + coalesce(sum(n) FILTER (WHERE late IS NOT TRUE) OVER earlier, 0)
+    FROM hours
+    WINDOW earlier AS (PARTITION BY meter_id ORDER BY hour ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
     ON CONFLICT (meter_id, hour) DO UPDATE
         SET kwh_consumed_ac = h.kwh_consumed_ac + EXCLUDED.kwh_consumed_ac,
             voltage_min = least(h.voltage_min, EXCLUDED.voltage_min),
             voltage_max = greatest(h.voltage_max, EXCLUDED.voltage_max),
             voltage_sum = h.voltage_sum + EXCLUDED.voltage_sum,
             samples = h.samples + EXCLUDED.samples,
-            voltage_missing = h.voltage_missing + EXCLUDED.voltage_missing
+            voltage_missing = h.voltage_missing + EXCLUDED.voltage_missing,
+            -- EXCLUDED's totals are those before this hour plus the batch's: add the row's own
+            kwh_through = EXCLUDED.kwh_through + h.kwh_consumed_ac,
+            samples_through = EXCLUDED.samples_through + h.samples
 ),
 daily AS (
     INSERT INTO meter_daily AS d
@@ -157,6 +203,10 @@ daily AS (
             samples = d.samples + EXCLUDED.samples,
             voltage_missing = d.voltage_missing + EXCLUDED.voltage_missing
 )
-SELECT count(*) AS inserted, NULL::text AS meter_id, NULL::timestamptz AS ts, NULL::numeric AS kwh FROM ins
+SELECT count(*) AS inserted, NULL::text AS fix, NULL::text AS meter_id, NULL::timestamptz AS ts,
+       NULL::numeric AS kwh, NULL::bigint AS samples
+FROM ins
 UNION ALL
-SELECT NULL, meter_id, ts, kwh_consumed_ac FROM upd
+SELECT NULL, 'successor', meter_id, ts, kwh_consumed_ac, NULL FROM upd
+UNION ALL
+SELECT NULL, 'through', meter_id, hour, kwh, n FROM hours WHERE late

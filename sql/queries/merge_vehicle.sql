@@ -25,21 +25,63 @@ status AS (
             updated_at = EXCLUDED.updated_at
         WHERE s.ts < EXCLUDED.ts
 ),
+-- the batch's hours of each vehicle and the running totals before each (merge_meter.sql)
+hours AS (
+    SELECT g.*,
+           l.hour > g.hour AS late,
+           CASE WHEN l.hour IS NULL THEN 0
+                WHEN l.hour < g.hour THEN l.kwh_through
+                WHEN l.hour = g.hour THEN l.kwh_through - l.kwh_delivered_dc
+                ELSE coalesce(p.kwh_through - CASE WHEN p.hour = g.hour THEN p.kwh_delivered_dc ELSE 0 END,
+                              q.kwh_through - q.kwh_delivered_dc)
+           END AS kwh_before,
+           CASE WHEN l.hour IS NULL THEN 0
+                WHEN l.hour < g.hour THEN l.samples_through
+                WHEN l.hour = g.hour THEN l.samples_through - l.samples
+                ELSE coalesce(p.samples_through - CASE WHEN p.hour = g.hour THEN p.samples ELSE 0 END,
+                              q.samples_through - q.samples)
+           END AS samples_before
+    FROM (
+        SELECT vehicle_id, date_trunc('hour', ts, 'UTC') AS hour, sum(kwh_delivered_dc) AS kwh,
+               sum(battery_temp) AS battery_temp_sum, max(battery_temp) AS battery_temp_max,
+               min(soc) AS soc_min, max(soc) AS soc_max, count(*) AS n
+        FROM ins
+        GROUP BY 1, 2
+    ) g
+    LEFT JOIN LATERAL (
+        SELECT hour, kwh_delivered_dc, samples, kwh_through, samples_through
+        FROM vehicle_hourly WHERE vehicle_id = g.vehicle_id ORDER BY hour DESC LIMIT 1
+    ) l ON true
+    LEFT JOIN LATERAL (
+        SELECT hour, kwh_delivered_dc, samples, kwh_through, samples_through
+        FROM vehicle_hourly WHERE l.hour > g.hour AND vehicle_id = g.vehicle_id AND hour <= g.hour
+        ORDER BY hour DESC LIMIT 1
+    ) p ON true
+    LEFT JOIN LATERAL (
+        SELECT kwh_delivered_dc, samples, kwh_through, samples_through
+        FROM vehicle_hourly
+        WHERE l.hour > g.hour AND p.hour IS NULL AND vehicle_id = g.vehicle_id AND hour > g.hour
+        ORDER BY hour LIMIT 1
+    ) q ON true
+),
 rollup AS (
     INSERT INTO vehicle_hourly AS h
         (vehicle_id, hour, kwh_delivered_dc, battery_temp_sum, battery_temp_max, soc_min,
-         soc_max, samples)
-    SELECT vehicle_id, date_trunc('hour', ts, 'UTC'), sum(kwh_delivered_dc), sum(battery_temp),
-           max(battery_temp), min(soc), max(soc), count(*)
-    FROM ins
-    GROUP BY 1, 2
+         soc_max, samples, kwh_through, samples_through)
+    SELECT vehicle_id, hour, kwh, battery_temp_sum, battery_temp_max, soc_min, soc_max, n,
+           kwh_before + kwh + coalesce(sum(kwh) FILTER (WHERE late IS NOT TRUE) OVER earlier, 0),
+           samples_before + n + coalesce(sum(n) FILTER (WHERE late IS NOT TRUE) OVER earlier, 0)
+    FROM hours
+    WINDOW earlier AS (PARTITION BY vehicle_id ORDER BY hour ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
     ON CONFLICT (vehicle_id, hour) DO UPDATE
         SET kwh_delivered_dc = h.kwh_delivered_dc + EXCLUDED.kwh_delivered_dc,
             battery_temp_sum = h.battery_temp_sum + EXCLUDED.battery_temp_sum,
             battery_temp_max = greatest(h.battery_temp_max, EXCLUDED.battery_temp_max),
             soc_min = least(h.soc_min, EXCLUDED.soc_min),
             soc_max = greatest(h.soc_max, EXCLUDED.soc_max),
-            samples = h.samples + EXCLUDED.samples
+            samples = h.samples + EXCLUDED.samples,
+            kwh_through = EXCLUDED.kwh_through + h.kwh_delivered_dc,
+            samples_through = EXCLUDED.samples_through + h.samples
 ),
 daily AS (
     INSERT INTO vehicle_daily AS d
@@ -57,4 +99,9 @@ daily AS (
             soc_max = greatest(d.soc_max, EXCLUDED.soc_max),
             samples = d.samples + EXCLUDED.samples
 )
-SELECT count(*) FROM ins
+-- as merge_meter.sql: the number inserted, then the late hours (rollup_through_vehicle.sql)
+SELECT count(*) AS inserted, NULL::text AS vehicle_id, NULL::timestamptz AS hour,
+       NULL::numeric AS kwh, NULL::bigint AS samples
+FROM ins
+UNION ALL
+SELECT NULL, vehicle_id, hour, kwh, n FROM hours WHERE late

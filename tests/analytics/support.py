@@ -2,8 +2,9 @@
 
 The server runs as the ``postgres`` user when the tests run as root (initdb refuses
 root), with password authentication on a free local port. Readings are loaded the way
-the consumer stores them: COPY into its staging tables, then its real merge queries
-(history, status and hourly rollups), so rollups are built exactly as in production.
+the consumer stores them: COPY into its staging tables, then its real merge
+(``consumer.writer.merge_staged``: history, status, rollups and their running totals), so
+rollups are built exactly as in production.
 
 The expected answers, though, never come from those tables: they are computed here in
 plain Python from the generated readings and mappings (the *truth* functions at the
@@ -38,6 +39,7 @@ from psycopg import sql as pgsql
 
 from analytics_api.settings import AnalyticsSettings
 from common.tokens import Scope, issue
+from consumer.writer import merge_staged
 from energy_ingest.logins import ServiceRole, ensure_login
 from energy_ingest.migrate import migrate
 from sql import query
@@ -178,13 +180,13 @@ class Loader:
                         copy.set_types(METER_TYPES)
                         for i, (m, ts, kwh, volts) in enumerate(meters):
                             await copy.write_row((m, ts, kwh, volts, ts + RECEIVED_AFTER, 0, i))
-                    await cur.execute(query("merge_meter"))
+                    await merge_staged(cur, "meter")
                 if vehicles:
                     async with cur.copy(query("copy_stage_vehicle")) as copy:
                         copy.set_types(VEHICLE_TYPES)
                         for i, (v, ts, soc, kwh, temp) in enumerate(vehicles):
                             await copy.write_row((v, ts, soc, kwh, temp, ts + RECEIVED_AFTER, 1, i))
-                    await cur.execute(query("merge_vehicle"))
+                    await merge_staged(cur, "vehicle")
 
     async def mapping(self, meter_id: str, vehicle_id: str, valid: str) -> None:
         """Insert a mapping range given as a tstzrange literal, e.g. ``[2024-01-01Z,)``."""
@@ -396,6 +398,36 @@ def performance(ds: Dataset, vehicle: str, start: datetime, end: datetime) -> di
         "meter_ids": sorted({m for m, _ in clipped}),
         "mapped_seconds": sum(c.seconds() for _, c in clipped),
     }
+
+
+def expected_ranking(
+    meters: Sequence[MeterRow],
+    vehicles: Sequence[VehicleRow],
+    vehicle_ids: Sequence[str],
+    mappings: Sequence[tuple[str, str, Span]],
+    start: datetime,
+    end: datetime,
+) -> list[dict[str, Any]]:
+    """The fleet ranking over ``[start, end)`` from the readings and mappings themselves:
+    each vehicle with a reading or a mapping there, worst DC / AC first, no AC last."""
+    rows = []
+    for v in vehicle_ids:
+        own = [r for r in _in(vehicles, start, end) if r[0] == v]
+        spans = [(m, s) for m, vv, s in mappings if vv == v]
+        mapped = [r for r in _in(meters, start, end) if any(m == r[0] and s.contains(r[1]) for m, s in spans)]
+        if not own and not any(s.clip(start, end) for _, s in spans):
+            continue
+        rows.append(
+            {
+                "vehicle": v,
+                "dc": sum((numeric(r[3]) for r in own), Decimal(0)),
+                "dc_n": len(own),
+                "ac": sum((numeric(r[2]) for r in mapped), Decimal(0)),
+                "ac_n": len(mapped),
+            }
+        )
+    inf = Decimal("Infinity")
+    return sorted(rows, key=lambda r: (r["dc"] / r["ac"] if r["ac"] > 0 else inf, r["vehicle"]))
 
 
 def vehicles_in(ds: Dataset, start: datetime, end: datetime) -> list[str]:

@@ -10,15 +10,24 @@ import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 import httpx
 import pytest
 
 from analytics_api.app import create_app
-from analytics_api.routes.fleet import ranking_query
 
-from .support import NOW, Clock, Database, Loader, Span, create_database, numeric, serve, settings_for
+from .support import (
+    NOW,
+    Clock,
+    Database,
+    Loader,
+    Span,
+    create_database,
+    expected_ranking,
+    numeric,
+    serve,
+    settings_for,
+)
 
 DAY0 = datetime(2024, 2, 5, tzinfo=UTC)
 DAYS = 4
@@ -132,29 +141,39 @@ async def test_daily_rollups_equal_the_readings_stored(
     }
 
 
-def _expected(
-    meters: list[Meter], vehicles: list[Vehicle], start: datetime, end: datetime
-) -> list[dict[str, Any]]:
-    rows = []
-    for v in VEHICLES:
-        own = [r for r in vehicles if r[0] == v and start <= r[1] < end]
-        spans = [(m, s) for m, vv, s in MAPPINGS if vv == v]
-        metered = [
-            r for r in meters if start <= r[1] < end and any(m == r[0] and s.contains(r[1]) for m, s in spans)
-        ]
-        if not own and not any(s.clip(start, end) for _, s in spans):
-            continue
-        rows.append(
-            {
-                "vehicle": v,
-                "dc": sum((numeric(r[3]) for r in own), Decimal(0)),
-                "dc_n": len(own),
-                "ac": sum((numeric(r[2]) for r in metered), Decimal(0)),
-                "ac_n": len(metered),
-            }
-        )
-    inf = Decimal("Infinity")
-    return sorted(rows, key=lambda r: (r["dc"] / r["ac"] if r["ac"] > 0 else inf, r["vehicle"]))
+def _hour(ts: datetime) -> datetime:
+    return ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _running(rows: list[tuple[str, datetime, Decimal]]) -> dict[tuple[str, datetime], tuple[Decimal, int]]:
+    """Each (device, hour) with readings: the device's energy and readings up to the end of that hour."""
+    by_hour: dict[tuple[str, datetime], tuple[Decimal, int]] = {}
+    for device, ts, kwh in rows:
+        k, n = by_hour.get((device, _hour(ts)), (Decimal(0), 0))
+        by_hour[(device, _hour(ts))] = (k + kwh, n + 1)
+    running: dict[tuple[str, datetime], tuple[Decimal, int]] = {}
+    totals: dict[str, tuple[Decimal, int]] = {}
+    for device, hour in sorted(by_hour):
+        k, n = by_hour[(device, hour)]
+        k0, n0 = totals.get(device, (Decimal(0), 0))
+        totals[device] = running[(device, hour)] = (k0 + k, n0 + n)
+    return running
+
+
+async def test_running_totals_equal_the_readings_stored_up_to_each_hour(
+    daily: tuple[httpx.AsyncClient, Loader, list[Meter], list[Vehicle]],
+) -> None:
+    """Loaded out of order (late hours before stored ones, batches spanning hours, replays),
+    every hourly row's running totals are the sums of its device's readings up to its end."""
+    _, loader, meters, vehicles = daily
+    got_m = await loader.execute("SELECT meter_id, hour, kwh_through, samples_through FROM meter_hourly")
+    assert {(m, h): (k, n) for m, h, k, n in got_m} == _running(
+        [(m, ts, numeric(k)) for m, ts, k, _ in meters]
+    )
+    got_v = await loader.execute("SELECT vehicle_id, hour, kwh_through, samples_through FROM vehicle_hourly")
+    assert {(v, h): (k, n) for v, h, k, n in got_v} == _running(
+        [(v, ts, numeric(k)) for v, ts, _, k, _ in vehicles]
+    )
 
 
 @pytest.mark.parametrize(
@@ -177,22 +196,8 @@ async def test_fleet_ranking_over_days_is_exact(
     )
     assert r.status_code == 200, r.text
     body = json.loads(r.text, parse_float=Decimal)
-    want = _expected(meters, vehicles, start, end)
+    want = expected_ranking(meters, vehicles, VEHICLES, MAPPINGS, start, end)
     assert [v["vehicleId"] for v in body["vehicles"]] == [w["vehicle"] for w in want]
     for got, w in zip(body["vehicles"], want, strict=True):
         assert (got["totalKwhConsumedAc"], got["totalKwhDeliveredDc"]) == (w["ac"], w["dc"])
         assert got["samples"] == {"vehicle": w["dc_n"], "meter": w["ac_n"]}
-
-
-@pytest.mark.parametrize(
-    ("start_h", "end_h", "name"),
-    [
-        (0, 24, "analytics_fleet_efficiency_days"),  # exactly one UTC day
-        (23, 48, "analytics_fleet_efficiency_days"),  # a whole day after an hour
-        (1, 25, "analytics_fleet_efficiency"),  # 24 h, no whole day
-        (0, 23, "analytics_fleet_efficiency"),
-    ],
-)
-def test_the_days_query_only_for_windows_holding_a_whole_day(start_h: int, end_h: int, name: str) -> None:
-    start, end = DAY0 + timedelta(hours=start_h), DAY0 + timedelta(hours=end_h)
-    assert ranking_query(start, end) == name

@@ -171,6 +171,33 @@ def rollup_mismatches(history: str, hourly: str, col: str, aggs: dict[str, tuple
     )
 
 
+def running_mismatches(history: str, hourly: str, col: str, energy: str) -> sql.Composed:
+    """Hourly rows whose running totals (kwh_through, samples_through) differ from the
+    device's history summed up to the end of that hour (or rows on one side only)."""
+    return sql.SQL(
+        """
+        WITH agg AS (
+            SELECT {col}, date_trunc('hour', ts, 'UTC') AS hour, sum({energy}) AS kwh, count(*) AS n
+            FROM {history} WHERE {col} LIKE %(p)s GROUP BY 1, 2
+        ),
+        running AS (
+            SELECT {col}, hour,
+                   sum(kwh) OVER (PARTITION BY {col} ORDER BY hour) AS kwh,
+                   sum(n) OVER (PARTITION BY {col} ORDER BY hour) AS n
+            FROM agg
+        )
+        SELECT count(*) FROM running r
+        FULL JOIN (SELECT * FROM {hourly} WHERE {col} LIKE %(p)s) h USING ({col}, hour)
+        WHERE (r.kwh, r.n) IS DISTINCT FROM (h.kwh_through, h.samples_through)
+        """
+    ).format(
+        col=sql.Identifier(col),
+        energy=sql.Identifier(energy),
+        history=sql.Identifier(history),
+        hourly=sql.Identifier(hourly),
+    )
+
+
 _STATUS = {
     "meter": ("meter_telemetry", "meter_status", "meter_id", ["kwh_consumed_ac", "voltage"]),
     "vehicle": (
@@ -210,7 +237,8 @@ def consistency(db: Conn, prefix: str) -> dict[str, int]:
     """Rows where hot status or hourly rollups disagree with history (all zero if sound).
 
     Status must be the newest reading of its device; each hourly rollup must equal the
-    aggregate over the history rows of that hour (energy sums exact, as numeric).
+    aggregate over the history rows of that hour (energy sums exact, as numeric), and its
+    running totals the device's history up to the end of that hour.
     """
     out: dict[str, int] = {}
     for kind, (history, status, col, fields) in _STATUS.items():
@@ -219,6 +247,9 @@ def consistency(db: Conn, prefix: str) -> dict[str, int]:
     for kind, (history, hourly, col, aggs) in _ROLLUP.items():
         row = db.execute(rollup_mismatches(history, hourly, col, aggs), {"p": prefix + "%"}).fetchone()
         out[f"{kind}_rollup"] = int(row[0]) if row else -1
+        energy = next(name for name in aggs if name.startswith("kwh_"))
+        row = db.execute(running_mismatches(history, hourly, col, energy), {"p": prefix + "%"}).fetchone()
+        out[f"{kind}_running"] = int(row[0]) if row else -1
     return out
 
 
@@ -276,4 +307,11 @@ def voltage_sum_mismatches(db: Conn, prefix: str, sent: Iterable[dict[str, Any]]
     return sorted(wrong)
 
 
-CONSISTENT = {"meter_status": 0, "vehicle_status": 0, "meter_rollup": 0, "vehicle_rollup": 0}
+CONSISTENT = {
+    "meter_status": 0,
+    "vehicle_status": 0,
+    "meter_rollup": 0,
+    "vehicle_rollup": 0,
+    "meter_running": 0,
+    "vehicle_running": 0,
+}

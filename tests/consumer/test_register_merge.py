@@ -19,7 +19,7 @@ import pytest
 
 from consumer.batch import Batch, RegisterRow
 from consumer.writer import BatchWriter
-from tests.e2e.register_cases import attributed, buckets
+from tests.e2e.register_cases import attributed, buckets, running
 from tests.support import unique
 
 START = datetime(2026, 6, 1, tzinfo=UTC)
@@ -85,6 +85,10 @@ async def test_random_arrival_orders_store_the_sorted_series_energy(
                     db.execute(f"SELECT {unit}, kwh_consumed_ac FROM {table} WHERE meter_id = %s", (meter,))
                 )
                 assert got == buckets(energy, unit), table
+            through = db.execute(
+                "SELECT hour, kwh_through, samples_through FROM meter_hourly WHERE meter_id = %s", (meter,)
+            ).fetchall()
+            assert {h: (k, n) for h, k, n in through} == running(energy)
             with_volts = [v for (m, _), v in volts.items() if m == meter and v is not None]
             counts = db.execute(
                 "SELECT sum(samples), sum(samples - voltage_missing), sum(voltage_sum) FROM meter_daily"

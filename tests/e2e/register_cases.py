@@ -43,6 +43,20 @@ def buckets(per: dict[datetime, Decimal], unit: str) -> dict[datetime, Decimal]:
     return dict(out)
 
 
+def running(per: dict[datetime, Decimal]) -> dict[datetime, tuple[Decimal, int]]:
+    """Each hour with readings: the energy and the number of readings up to its end."""
+    energy = buckets(per, "hour")
+    counts: dict[datetime, int] = defaultdict(int)
+    for ts in per:
+        counts[ts.replace(minute=0, second=0, microsecond=0)] += 1
+    out: dict[datetime, tuple[Decimal, int]] = {}
+    kwh, n = Decimal(0), 0
+    for hour in sorted(energy):
+        kwh, n = kwh + energy[hour], n + counts[hour]
+        out[hour] = (kwh, n)
+    return out
+
+
 @dataclass
 class Case:
     name: str
