@@ -2,8 +2,8 @@
 
 Starts a throwaway PostgreSQL (as the analytics tests do), migrates it, and writes N
 vehicles and N meters (meter ``i`` mapped to vehicle ``i`` since before the window) with
-24 hourly rollups each (and their running totals) and one status row each, straight into the tables. Then times,
-in one reader session, p50 and p99 over ``--repeat`` runs of:
+24 hourly rollups each (and their running totals) and one status row each, straight into
+the tables. Then times, in one reader session, p50 and p99 over ``--repeat`` runs of:
 
 - the listing page (``analytics_vehicle_list``, 25 rows, sorted by SoC) alone;
 - the page's 24 h energy (``analytics_vehicle_page_energy`` for those 25 vehicles): the

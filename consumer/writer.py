@@ -95,17 +95,19 @@ async def merge_staged(cur: Cursor, kind: str) -> int:
     await cur.execute(query(f"merge_{kind}"))
     inserted = 0
     late = []
-    for count, device_id, hour, kwh, samples in await cur.fetchall():
+    for count, device_id, hour, kwh, samples, *temp in await cur.fetchall():  # temp: vehicles only
         if device_id is None:
             inserted = int(str(count))
         else:
-            late.append(_late_hour(device_id, hour, kwh, samples))
+            late.append(_late_hour(device_id, hour, kwh, samples, *temp))
     await _add_late_hours(cur, kind, late)
     return inserted
 
 
-def _late_hour(device_id: object, hour: object, kwh: object, samples: object) -> dict[str, object]:
-    return {"device_id": device_id, "hour": hour, "kwh": kwh, "samples": samples}
+def _late_hour(
+    device_id: object, hour: object, kwh: object, samples: object, temp: object = None
+) -> dict[str, object]:
+    return {"device_id": device_id, "hour": hour, "kwh": kwh, "samples": samples, "temp": temp}
 
 
 async def _add_late_hours(cur: Cursor, kind: str, late: list[dict[str, object]]) -> None:

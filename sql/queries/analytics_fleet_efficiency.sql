@@ -1,26 +1,35 @@
 -- Vehicles ranked by efficiency (DC / AC) over [from, to), worst first; vehicles without
 -- AC energy (no ratio) come last. The API rounds from and to to whole UTC hours.
 --
--- Two hourly rows per device and stream, whatever the window's length: each hourly row
--- holds its device's running totals (migration 0017), so a run of whole hours [a, b) is
--- (totals of the last row before b) - (totals before the first row at or after a). The
--- rows of the window's first and last hour are read for every device at once (one index
--- range each); a device without a row in one of them (it started, stopped or paused inside
--- the window) gets a key lookup for that end, as does a mapping that starts or ends at
--- another hour. Meter readings count for the vehicle their meter was mapped to at the
--- time; raw rows are read only where a mapping starts or ends inside an hour (see
--- analytics_performance.sql for the same decomposition).
-WITH win AS (
-    SELECT tstzrange(%(from)s::timestamptz, %(to)s::timestamptz, '[)') AS w
-),
-v_first AS (  -- totals before the window's first hour, of the vehicles with a row there
+-- Two hourly rows per device, whatever the window's length: each hourly row holds its
+-- device's running totals (migration 0017), so a run of whole hours [a, b) is (the totals
+-- of its last row) - (the totals before its first row). The rows of the window's first and
+-- last hour are read for every device at once (one index range each; the rollups are in
+-- hour order, so a few hundred pages); a device without a row there (it started, stopped
+-- or paused inside the window) gets a key lookup for that end, as does a mapping segment
+-- that starts or ends at another hour. The status row holds a vehicle's newest reading:
+-- a vehicle silent since before the window is not looked for. Meter readings count for
+-- the vehicle their meter was mapped to at the time; raw rows are read only where a
+-- mapping starts or ends inside an hour (analytics_performance.sql cuts the same way).
+-- MATERIALIZED: hash joins on these (a key lookup per device costs more than the range)
+WITH v_first AS MATERIALIZED (
     SELECT vehicle_id, kwh_through - kwh_delivered_dc AS kwh, samples_through - samples AS n
     FROM vehicle_hourly
     WHERE hour = %(from)s::timestamptz
 ),
-v_last AS (  -- totals up to the end of the window's last hour
+v_last AS MATERIALIZED (
     SELECT vehicle_id, kwh_through AS kwh, samples_through AS n
     FROM vehicle_hourly
+    WHERE hour = %(to)s::timestamptz - interval '1 hour'
+),
+m_first AS MATERIALIZED (
+    SELECT meter_id, kwh_through - kwh_consumed_ac AS kwh, samples_through - samples AS n
+    FROM meter_hourly
+    WHERE hour = %(from)s::timestamptz
+),
+m_last AS MATERIALIZED (
+    SELECT meter_id, kwh_through AS kwh, samples_through AS n
+    FROM meter_hourly
     WHERE hour = %(to)s::timestamptz - interval '1 hour'
 ),
 dc AS (
@@ -46,43 +55,32 @@ dc AS (
         ORDER BY h.hour DESC
         LIMIT 1
     ) pl ON true
-    -- the status row holds the vehicle's newest reading: none since from, no row to look for
     WHERE s.ts >= %(from)s::timestamptz AND (f.vehicle_id IS NOT NULL OR pf.n IS NOT NULL)
 ),
-half_open AS (
-    SELECT meter_id, vehicle_id,
-           CASE WHEN lower_inc(r) THEN lower(r) ELSE lower(r) + interval '1 microsecond' END AS lo,
-           CASE WHEN upper_inc(r) THEN upper(r) + interval '1 microsecond' ELSE upper(r) END AS hi
-    FROM (
-        SELECT m.meter_id, m.vehicle_id, m.valid * win.w AS r
-        FROM smart_meter_mapping m, win
-        WHERE m.valid && win.w
-    ) seg
-),
-cut AS (
+seg AS MATERIALIZED (  -- each mapping's part of the window, half-open [lo, hi), and its whole hours [hs, he)
     SELECT meter_id, vehicle_id, lo, hi,
            date_trunc('hour', lo + interval '1 hour' - interval '1 microsecond', 'UTC') AS hs,
            date_trunc('hour', hi, 'UTC') AS he
-    FROM half_open
-    WHERE lo < hi
+    FROM (
+        SELECT m.meter_id, m.vehicle_id,
+               CASE WHEN lower_inc(m.valid) OR coalesce(lower(m.valid) < %(from)s::timestamptz, true)
+                    THEN greatest(lower(m.valid), %(from)s::timestamptz)
+                    ELSE lower(m.valid) + interval '1 microsecond' END AS lo,
+               CASE WHEN upper_inc(m.valid) AND upper(m.valid) < %(to)s::timestamptz
+                    THEN upper(m.valid) + interval '1 microsecond'
+                    ELSE least(upper(m.valid), %(to)s::timestamptz) END AS hi
+        FROM smart_meter_mapping m
+        WHERE m.valid && tstzrange(%(from)s::timestamptz, %(to)s::timestamptz, '[)')
+    ) r
 ),
-m_first AS (
-    SELECT meter_id, kwh_through - kwh_consumed_ac AS kwh, samples_through - samples AS n
-    FROM meter_hourly
-    WHERE hour = %(from)s::timestamptz
-),
-m_last AS (
-    SELECT meter_id, kwh_through AS kwh, samples_through AS n
-    FROM meter_hourly
-    WHERE hour = %(to)s::timestamptz - interval '1 hour'
-),
--- each mapping segment's whole hours [hs, he): the window's first and last hours' rows
--- where the segment starts or ends there, else a key lookup of that end
-ac_hours AS (
+-- each segment's whole hours [hs, he): the rows of the window's first and last hours where
+-- the segment starts or ends there, else a key lookup of that end
+ac AS (
     SELECT c.vehicle_id,
            sum(coalesce(l.kwh, pl.kwh) - coalesce(f.kwh, pf.kwh)) AS kwh,
-           sum(coalesce(l.n, pl.n) - coalesce(f.n, pf.n)) AS n
-    FROM cut c
+           sum(coalesce(l.n, pl.n) - coalesce(f.n, pf.n)) AS n,
+           sum(date_part('epoch', c.hi - c.lo)) AS seconds
+    FROM seg c
     LEFT JOIN m_first f ON f.meter_id = c.meter_id AND c.hs = %(from)s::timestamptz
     LEFT JOIN m_last l ON l.meter_id = c.meter_id AND c.he = %(to)s::timestamptz
     LEFT JOIN LATERAL (
@@ -100,42 +98,28 @@ ac_hours AS (
         ORDER BY h.hour DESC
         LIMIT 1
     ) pl ON true
-    WHERE c.hs < c.he AND (f.meter_id IS NOT NULL OR pf.n IS NOT NULL)
+    WHERE c.lo < c.hi
     GROUP BY c.vehicle_id
 ),
-edge AS (
-    SELECT meter_id, vehicle_id, lo AS e_lo, least(hs, hi) AS e_hi FROM cut WHERE lo < least(hs, hi)
-    UNION ALL
-    SELECT meter_id, vehicle_id, greatest(he, hs), hi FROM cut WHERE greatest(he, hs) < hi
-),
-ac_edges AS (
-    SELECT e.vehicle_id, sum(x.kwh) AS kwh, sum(x.n) AS n
-    FROM edge e,
-    LATERAL (
+edges AS (  -- raw rows only where a segment starts or ends inside an hour
+    SELECT c.vehicle_id, sum(x.kwh) AS kwh, sum(x.n) AS n
+    FROM seg c
+    CROSS JOIN LATERAL (
         SELECT sum(t.kwh_consumed_ac) AS kwh, count(*) AS n
         FROM meter_telemetry t
-        WHERE t.meter_id = e.meter_id AND t.ts >= e.e_lo AND t.ts < e.e_hi
+        WHERE t.meter_id = c.meter_id AND t.ts >= c.lo AND t.ts < c.hi
+          AND (t.ts < c.hs OR t.ts >= greatest(c.he, c.hs))
           AND t.ts >= %(from)s::timestamptz AND t.ts < %(to)s::timestamptz
     ) x
-    GROUP BY e.vehicle_id
+    WHERE c.lo < c.hi AND (c.lo < c.hs OR greatest(c.he, c.hs) < c.hi)
+    GROUP BY c.vehicle_id
 ),
-mapped AS (
-    SELECT vehicle_id, sum(extract(epoch FROM hi - lo)) AS seconds
-    FROM cut
-    GROUP BY vehicle_id
-),
-ranked AS (
-    SELECT ids.vehicle_id,
-           coalesce(ah.kwh, 0) + coalesce(ae.kwh, 0) AS ac_kwh,
-           coalesce(ah.n, 0) + coalesce(ae.n, 0) AS ac_n,
-           coalesce(dc.kwh, 0) AS dc_kwh,
-           coalesce(dc.n, 0) AS dc_n,
-           coalesce(mapped.seconds, 0) AS mapped_seconds
-    FROM (SELECT vehicle_id FROM dc UNION SELECT vehicle_id FROM mapped) ids
-    LEFT JOIN dc USING (vehicle_id)
-    LEFT JOIN ac_hours ah USING (vehicle_id)
-    LEFT JOIN ac_edges ae USING (vehicle_id)
-    LEFT JOIN mapped USING (vehicle_id)
+ranked AS (  -- every vehicle with a reading or a mapped meter in the window
+    SELECT vehicle_id,
+           coalesce(ac.kwh, 0) + coalesce(e.kwh, 0) AS ac_kwh, coalesce(ac.n, 0) + coalesce(e.n, 0) AS ac_n,
+           coalesce(dc.kwh, 0) AS dc_kwh, coalesce(dc.n, 0) AS dc_n,
+           coalesce(ac.seconds, 0) AS mapped_seconds
+    FROM dc FULL JOIN ac USING (vehicle_id) LEFT JOIN edges e USING (vehicle_id)
 )
 -- each line also carries the fleet's totals over all its vehicles (GET /v1/fleet/energy)
 SELECT vehicle_id, ac_kwh, ac_n, dc_kwh, dc_n, mapped_seconds,

@@ -4,7 +4,9 @@
 -- meter mapped to the vehicle the intersection of its mapping range with the window
 -- (so a meter reading counts for the vehicle it was mapped to at that reading's time).
 -- A segment [lo, hi) splits into the whole UTC hours [hs, he) inside it, read from the
--- hourly rollups, and its partial first and last hours [lo, hs) and [he, hi). A partial
+-- hourly rollups' running totals (migration 0017: the last row of the run minus what came
+-- before its first, two rows whatever the run's length), and its partial first and last
+-- hours [lo, hs) and [he, hi). A partial
 -- piece [a, b) of hour h is read from the raw rows through the (device id, ts) primary key
 -- when it is at most half of its hour, else as the hour's rollup minus the raw rows of the
 -- rest of the hour, [h, a) and [b, h + 1 h): every sum here (energy, temperature, samples)
@@ -66,9 +68,24 @@ vehicle_sum AS (
            coalesce(sum(p.sign * x.n), 0) AS n
     FROM piece p,
     LATERAL (
-        SELECT sum(h.kwh_delivered_dc) AS kwh, sum(h.battery_temp_sum) AS temp, sum(h.samples) AS n
-        FROM vehicle_hourly h
-        WHERE p.whole AND h.vehicle_id = p.device_id AND h.hour >= p.p_lo AND h.hour < p.p_hi
+        SELECT l.kwh_through - f.kwh_before AS kwh, l.battery_temp_through - f.temp_before AS temp,
+               l.samples_through - f.samples_before AS n
+        FROM (
+            SELECT h.kwh_through - h.kwh_delivered_dc AS kwh_before,
+                   h.battery_temp_through - h.battery_temp_sum AS temp_before,
+                   h.samples_through - h.samples AS samples_before
+            FROM vehicle_hourly h
+            WHERE p.whole AND h.vehicle_id = p.device_id AND h.hour >= p.p_lo AND h.hour < p.p_hi
+            ORDER BY h.hour
+            LIMIT 1
+        ) f,
+        LATERAL (
+            SELECT h.kwh_through, h.battery_temp_through, h.samples_through
+            FROM vehicle_hourly h
+            WHERE h.vehicle_id = p.device_id AND h.hour >= p.p_lo AND h.hour < p.p_hi
+            ORDER BY h.hour DESC
+            LIMIT 1
+        ) l
         UNION ALL
         SELECT sum(t.kwh_delivered_dc), sum(t.battery_temp), count(*)
         FROM vehicle_telemetry t
@@ -82,9 +99,21 @@ meter_sum AS (
     SELECT coalesce(sum(p.sign * x.kwh), 0) AS kwh, coalesce(sum(p.sign * x.n), 0) AS n
     FROM piece p,
     LATERAL (
-        SELECT sum(h.kwh_consumed_ac) AS kwh, sum(h.samples) AS n
-        FROM meter_hourly h
-        WHERE p.whole AND h.meter_id = p.device_id AND h.hour >= p.p_lo AND h.hour < p.p_hi
+        SELECT l.kwh_through - f.kwh_before AS kwh, l.samples_through - f.samples_before AS n
+        FROM (
+            SELECT h.kwh_through - h.kwh_consumed_ac AS kwh_before, h.samples_through - h.samples AS samples_before
+            FROM meter_hourly h
+            WHERE p.whole AND h.meter_id = p.device_id AND h.hour >= p.p_lo AND h.hour < p.p_hi
+            ORDER BY h.hour
+            LIMIT 1
+        ) f,
+        LATERAL (
+            SELECT h.kwh_through, h.samples_through
+            FROM meter_hourly h
+            WHERE h.meter_id = p.device_id AND h.hour >= p.p_lo AND h.hour < p.p_hi
+            ORDER BY h.hour DESC
+            LIMIT 1
+        ) l
         UNION ALL
         SELECT sum(t.kwh_consumed_ac), count(*)
         FROM meter_telemetry t

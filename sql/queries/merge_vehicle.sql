@@ -40,7 +40,13 @@ hours AS (
                 WHEN l.hour = g.hour THEN l.samples_through - l.samples
                 ELSE coalesce(p.samples_through - CASE WHEN p.hour = g.hour THEN p.samples ELSE 0 END,
                               q.samples_through - q.samples)
-           END AS samples_before
+           END AS samples_before,
+           CASE WHEN l.hour IS NULL THEN 0
+                WHEN l.hour < g.hour THEN l.battery_temp_through
+                WHEN l.hour = g.hour THEN l.battery_temp_through - l.battery_temp_sum
+                ELSE coalesce(p.battery_temp_through - CASE WHEN p.hour = g.hour THEN p.battery_temp_sum ELSE 0 END,
+                              q.battery_temp_through - q.battery_temp_sum)
+           END AS temp_before
     FROM (
         SELECT vehicle_id, date_trunc('hour', ts, 'UTC') AS hour, sum(kwh_delivered_dc) AS kwh,
                sum(battery_temp) AS battery_temp_sum, max(battery_temp) AS battery_temp_max,
@@ -49,16 +55,18 @@ hours AS (
         GROUP BY 1, 2
     ) g
     LEFT JOIN LATERAL (
-        SELECT hour, kwh_delivered_dc, samples, kwh_through, samples_through
+        SELECT hour, kwh_delivered_dc, samples, battery_temp_sum, kwh_through, samples_through,
+               battery_temp_through
         FROM vehicle_hourly WHERE vehicle_id = g.vehicle_id ORDER BY hour DESC LIMIT 1
     ) l ON true
     LEFT JOIN LATERAL (
-        SELECT hour, kwh_delivered_dc, samples, kwh_through, samples_through
+        SELECT hour, kwh_delivered_dc, samples, battery_temp_sum, kwh_through, samples_through,
+               battery_temp_through
         FROM vehicle_hourly WHERE l.hour > g.hour AND vehicle_id = g.vehicle_id AND hour <= g.hour
         ORDER BY hour DESC LIMIT 1
     ) p ON true
     LEFT JOIN LATERAL (
-        SELECT kwh_delivered_dc, samples, kwh_through, samples_through
+        SELECT kwh_delivered_dc, samples, battery_temp_sum, kwh_through, samples_through, battery_temp_through
         FROM vehicle_hourly
         WHERE l.hour > g.hour AND p.hour IS NULL AND vehicle_id = g.vehicle_id AND hour > g.hour
         ORDER BY hour LIMIT 1
@@ -67,10 +75,12 @@ hours AS (
 rollup AS (
     INSERT INTO vehicle_hourly AS h
         (vehicle_id, hour, kwh_delivered_dc, battery_temp_sum, battery_temp_max, soc_min,
-         soc_max, samples, kwh_through, samples_through)
+         soc_max, samples, kwh_through, samples_through, battery_temp_through)
     SELECT vehicle_id, hour, kwh, battery_temp_sum, battery_temp_max, soc_min, soc_max, n,
            kwh_before + kwh + coalesce(sum(kwh) FILTER (WHERE late IS NOT TRUE) OVER earlier, 0),
-           samples_before + n + coalesce(sum(n) FILTER (WHERE late IS NOT TRUE) OVER earlier, 0)
+           samples_before + n + coalesce(sum(n) FILTER (WHERE late IS NOT TRUE) OVER earlier, 0),
+           temp_before + battery_temp_sum
+               + coalesce(sum(battery_temp_sum) FILTER (WHERE late IS NOT TRUE) OVER earlier, 0)
     FROM hours
     WINDOW earlier AS (PARTITION BY vehicle_id ORDER BY hour ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING)
     ON CONFLICT (vehicle_id, hour) DO UPDATE
@@ -81,7 +91,8 @@ rollup AS (
             soc_max = greatest(h.soc_max, EXCLUDED.soc_max),
             samples = h.samples + EXCLUDED.samples,
             kwh_through = EXCLUDED.kwh_through + h.kwh_delivered_dc,
-            samples_through = EXCLUDED.samples_through + h.samples
+            samples_through = EXCLUDED.samples_through + h.samples,
+            battery_temp_through = EXCLUDED.battery_temp_through + h.battery_temp_sum
 ),
 daily AS (
     INSERT INTO vehicle_daily AS d
@@ -101,7 +112,7 @@ daily AS (
 )
 -- as merge_meter.sql: the number inserted, then the late hours (rollup_through_vehicle.sql)
 SELECT count(*) AS inserted, NULL::text AS vehicle_id, NULL::timestamptz AS hour,
-       NULL::numeric AS kwh, NULL::bigint AS samples
+       NULL::numeric AS kwh, NULL::bigint AS samples, NULL::numeric AS temp
 FROM ins
 UNION ALL
-SELECT NULL, vehicle_id, hour, kwh, n FROM hours WHERE late
+SELECT NULL, vehicle_id, hour, kwh, n, battery_temp_sum FROM hours WHERE late

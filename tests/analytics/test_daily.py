@@ -170,10 +170,14 @@ async def test_running_totals_equal_the_readings_stored_up_to_each_hour(
     assert {(m, h): (k, n) for m, h, k, n in got_m} == _running(
         [(m, ts, numeric(k)) for m, ts, k, _ in meters]
     )
-    got_v = await loader.execute("SELECT vehicle_id, hour, kwh_through, samples_through FROM vehicle_hourly")
-    assert {(v, h): (k, n) for v, h, k, n in got_v} == _running(
+    got_v = await loader.execute(
+        "SELECT vehicle_id, hour, kwh_through, samples_through, battery_temp_through FROM vehicle_hourly"
+    )
+    assert {(v, h): (k, n) for v, h, k, n, _ in got_v} == _running(
         [(v, ts, numeric(k)) for v, ts, _, k, _ in vehicles]
     )
+    temps = _running([(v, ts, numeric(t)) for v, ts, _, _, t in vehicles])
+    assert {(v, h): t for v, h, _, _, t in got_v} == {key: t for key, (t, _) in temps.items()}
 
 
 @pytest.mark.parametrize(

@@ -171,30 +171,35 @@ def rollup_mismatches(history: str, hourly: str, col: str, aggs: dict[str, tuple
     )
 
 
-def running_mismatches(history: str, hourly: str, col: str, energy: str) -> sql.Composed:
-    """Hourly rows whose running totals (kwh_through, samples_through) differ from the
-    device's history summed up to the end of that hour (or rows on one side only)."""
+def running_mismatches(history: str, hourly: str, col: str, energy: str, temp: bool) -> sql.Composed:
+    """Hourly rows whose running totals (kwh_through, samples_through, and with ``temp``
+    battery_temp_through) differ from the device's history summed up to the end of that
+    hour (or rows on one side only)."""
     return sql.SQL(
         """
         WITH agg AS (
-            SELECT {col}, date_trunc('hour', ts, 'UTC') AS hour, sum({energy}) AS kwh, count(*) AS n
+            SELECT {col}, date_trunc('hour', ts, 'UTC') AS hour, sum({energy}) AS kwh, count(*) AS n,
+                   {temp_sum} AS temp
             FROM {history} WHERE {col} LIKE %(p)s GROUP BY 1, 2
         ),
         running AS (
             SELECT {col}, hour,
                    sum(kwh) OVER (PARTITION BY {col} ORDER BY hour) AS kwh,
-                   sum(n) OVER (PARTITION BY {col} ORDER BY hour) AS n
+                   sum(n) OVER (PARTITION BY {col} ORDER BY hour) AS n,
+                   sum(temp) OVER (PARTITION BY {col} ORDER BY hour) AS temp
             FROM agg
         )
         SELECT count(*) FROM running r
         FULL JOIN (SELECT * FROM {hourly} WHERE {col} LIKE %(p)s) h USING ({col}, hour)
-        WHERE (r.kwh, r.n) IS DISTINCT FROM (h.kwh_through, h.samples_through)
+        WHERE (r.kwh, r.n, r.temp) IS DISTINCT FROM (h.kwh_through, h.samples_through, {temp_through})
         """
     ).format(
         col=sql.Identifier(col),
         energy=sql.Identifier(energy),
         history=sql.Identifier(history),
         hourly=sql.Identifier(hourly),
+        temp_sum=sql.SQL("sum(battery_temp)" if temp else "NULL::numeric"),
+        temp_through=sql.SQL("h.battery_temp_through" if temp else "NULL::numeric"),
     )
 
 
@@ -248,7 +253,8 @@ def consistency(db: Conn, prefix: str) -> dict[str, int]:
         row = db.execute(rollup_mismatches(history, hourly, col, aggs), {"p": prefix + "%"}).fetchone()
         out[f"{kind}_rollup"] = int(row[0]) if row else -1
         energy = next(name for name in aggs if name.startswith("kwh_"))
-        row = db.execute(running_mismatches(history, hourly, col, energy), {"p": prefix + "%"}).fetchone()
+        query = running_mismatches(history, hourly, col, energy, temp=kind == "vehicle")
+        row = db.execute(query, {"p": prefix + "%"}).fetchone()
         out[f"{kind}_running"] = int(row[0]) if row else -1
     return out
 
