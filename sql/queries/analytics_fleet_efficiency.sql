@@ -11,26 +11,35 @@
 -- a vehicle silent since before the window is not looked for. Meter readings count for
 -- the vehicle their meter was mapped to at the time; raw rows are read only where a
 -- mapping starts or ends inside an hour (analytics_performance.sql cuts the same way).
+-- The window's hours clipped to those that hold rows at all (the first and last stored
+-- hour, one index end each): a window that starts before the history or ends after it
+-- still finds every device's first and last row in one range.
+WITH span AS MATERIALIZED (
+    SELECT greatest(%(from)s::timestamptz, (SELECT min(hour) FROM vehicle_hourly)) AS v_lo,
+           least(%(to)s::timestamptz, (SELECT max(hour) FROM vehicle_hourly) + interval '1 hour') AS v_hi,
+           greatest(%(from)s::timestamptz, (SELECT min(hour) FROM meter_hourly)) AS m_lo,
+           least(%(to)s::timestamptz, (SELECT max(hour) FROM meter_hourly) + interval '1 hour') AS m_hi
+),
 -- MATERIALIZED: hash joins on these (a key lookup per device costs more than the range)
-WITH v_first AS MATERIALIZED (
+v_first AS MATERIALIZED (
     SELECT vehicle_id, kwh_through - kwh_delivered_dc AS kwh, samples_through - samples AS n
     FROM vehicle_hourly
-    WHERE hour = %(from)s::timestamptz
+    WHERE hour = (SELECT v_lo FROM span) AND hour < %(to)s::timestamptz
 ),
 v_last AS MATERIALIZED (
     SELECT vehicle_id, kwh_through AS kwh, samples_through AS n
     FROM vehicle_hourly
-    WHERE hour = %(to)s::timestamptz - interval '1 hour'
+    WHERE hour = (SELECT v_hi FROM span) - interval '1 hour' AND hour >= %(from)s::timestamptz
 ),
 m_first AS MATERIALIZED (
     SELECT meter_id, kwh_through - kwh_consumed_ac AS kwh, samples_through - samples AS n
     FROM meter_hourly
-    WHERE hour = %(from)s::timestamptz
+    WHERE hour = (SELECT m_lo FROM span) AND hour < %(to)s::timestamptz
 ),
 m_last AS MATERIALIZED (
     SELECT meter_id, kwh_through AS kwh, samples_through AS n
     FROM meter_hourly
-    WHERE hour = %(to)s::timestamptz - interval '1 hour'
+    WHERE hour = (SELECT m_hi FROM span) - interval '1 hour' AND hour >= %(from)s::timestamptz
 ),
 dc AS (
     SELECT s.vehicle_id, coalesce(l.kwh, pl.kwh) - coalesce(f.kwh, pf.kwh) AS kwh,
@@ -81,8 +90,10 @@ ac AS (
            sum(coalesce(l.n, pl.n) - coalesce(f.n, pf.n)) AS n,
            sum(date_part('epoch', c.hi - c.lo)) AS seconds
     FROM seg c
-    LEFT JOIN m_first f ON f.meter_id = c.meter_id AND c.hs = %(from)s::timestamptz
-    LEFT JOIN m_last l ON l.meter_id = c.meter_id AND c.he = %(to)s::timestamptz
+    CROSS JOIN span
+    -- the segment's first stored hour is the window's when nothing is stored between them
+    LEFT JOIN m_first f ON f.meter_id = c.meter_id AND c.hs <= span.m_lo AND span.m_lo < c.he
+    LEFT JOIN m_last l ON l.meter_id = c.meter_id AND c.he >= span.m_hi AND c.hs < span.m_hi
     LEFT JOIN LATERAL (
         SELECT h.kwh_through - h.kwh_consumed_ac AS kwh, h.samples_through - h.samples AS n
         FROM meter_hourly h
