@@ -1,5 +1,5 @@
 """The retention job: drops history days older than ``RETENTION_DAYS``, under its own login,
-and rewrites each closed day's hourly rollups in device order (:mod:`consumer.compaction`).
+and rewrites each closed day's hourly rollups in hour order (:mod:`consumer.compaction`).
 
 ``energy-ingest retention`` (``python -m consumer.retention_job`` in the service image)
 connects as a member of ``energy_retention``, the only role that may execute the

@@ -239,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Settings from the environment: RETENTION_DATABASE_URL (a member of "
         "energy_retention, the only role that may drop partitions and compact rollups), RETENTION_DAYS, "
         "RETENTION_CHECK_S, COMPACT_LOOKBACK_DAYS (closed days whose hourly rollups are rewritten in "
-        "device order, once each; 0 = off), COMPACT_GRACE_S (after a day ends, before compacting it). "
+        "hour order, once each; 0 = off), COMPACT_GRACE_S (after a day ends, before compacting it). "
         "Runs until stopped, dropping once per new horizon; exits 3 when halted.",
     )
     rt.add_argument("--once", action="store_true", help="drop and compact what is due now and exit")
