@@ -103,7 +103,7 @@ _ROLLUP = {
     """,
 }
 # The daily rollups of the loaded days, from their hourly rollups (as migration 0011 backfills
-# them; the consumer adds each batch's inserted rows to both in the same statement).
+# them; a consumer before 0018 adds each batch's inserted rows to both in the same statement).
 _DAILY = {
     "meter": """
         INSERT INTO meter_daily
@@ -261,8 +261,12 @@ def _has_table(conn: psycopg.Connection[tuple[Any, ...]], name: str) -> bool:
 
 
 def has_daily(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
-    """Whether the schema has the daily rollups (migration 0011; an older checkout has not)."""
-    return _has_table(conn, "meter_daily")
+    """Whether the schema keeps daily rollup tables (migrations 0011 to 0017: an older checkout
+    has none, and from 0018 on they are views over the hourly rollups)."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT FROM pg_class WHERE oid = to_regclass('meter_daily') AND relkind = 'r')"
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def has_running_totals(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:

@@ -1,6 +1,6 @@
 -- From the staged batch: insert new readings into history (a retry or replay of a
 -- stored reading is skipped; within the batch the lowest offset wins), then move the
--- status forward and add to the hourly and daily rollups using only the rows actually
+-- status forward and add to the hourly rollups using only the rows actually
 -- inserted, so that nothing is counted twice; each hourly row also keeps the meter's running
 -- totals (kwh_through, samples_through: migration 0017).
 -- Interval readings only: register readings (kwh_consumed_ac NULL in the stage) are
@@ -92,21 +92,6 @@ rollup AS (
             -- EXCLUDED's totals are those before this hour plus the batch's: add the row's own
             kwh_through = EXCLUDED.kwh_through + h.kwh_consumed_ac,
             samples_through = EXCLUDED.samples_through + h.samples
-),
-daily AS (
-    INSERT INTO meter_daily AS d
-        (meter_id, day, kwh_consumed_ac, voltage_min, voltage_max, voltage_sum, samples, voltage_missing)
-    SELECT meter_id, date_trunc('day', ts, 'UTC'), sum(kwh_consumed_ac), min(voltage),
-           max(voltage), coalesce(sum(voltage), 0), count(*), count(*) - count(voltage)
-    FROM ins
-    GROUP BY 1, 2
-    ON CONFLICT (meter_id, day) DO UPDATE
-        SET kwh_consumed_ac = d.kwh_consumed_ac + EXCLUDED.kwh_consumed_ac,
-            voltage_min = least(d.voltage_min, EXCLUDED.voltage_min),
-            voltage_max = greatest(d.voltage_max, EXCLUDED.voltage_max),
-            voltage_sum = d.voltage_sum + EXCLUDED.voltage_sum,
-            samples = d.samples + EXCLUDED.samples,
-            voltage_missing = d.voltage_missing + EXCLUDED.voltage_missing
 )
 -- one row with the number of rows inserted (meter_id NULL), then one per late hour: its
 -- energy and samples are added to the meter's later rows by rollup_through_meter.sql

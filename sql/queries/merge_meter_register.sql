@@ -187,21 +187,6 @@ rollup AS (
             -- EXCLUDED's totals are those before this hour plus the batch's: add the row's own
             kwh_through = EXCLUDED.kwh_through + h.kwh_consumed_ac,
             samples_through = EXCLUDED.samples_through + h.samples
-),
-daily AS (
-    INSERT INTO meter_daily AS d
-        (meter_id, day, kwh_consumed_ac, voltage_min, voltage_max, voltage_sum, samples, voltage_missing)
-    SELECT meter_id, date_trunc('day', ts, 'UTC'), sum(kwh), min(voltage), max(voltage),
-           coalesce(sum(voltage), 0), sum(n), sum(n) - count(voltage)
-    FROM contrib
-    GROUP BY 1, 2
-    ON CONFLICT (meter_id, day) DO UPDATE
-        SET kwh_consumed_ac = d.kwh_consumed_ac + EXCLUDED.kwh_consumed_ac,
-            voltage_min = least(d.voltage_min, EXCLUDED.voltage_min),
-            voltage_max = greatest(d.voltage_max, EXCLUDED.voltage_max),
-            voltage_sum = d.voltage_sum + EXCLUDED.voltage_sum,
-            samples = d.samples + EXCLUDED.samples,
-            voltage_missing = d.voltage_missing + EXCLUDED.voltage_missing
 )
 SELECT count(*) AS inserted, NULL::text AS fix, NULL::text AS meter_id, NULL::timestamptz AS ts,
        NULL::numeric AS kwh, NULL::bigint AS samples

@@ -93,22 +93,6 @@ rollup AS (
             kwh_through = EXCLUDED.kwh_through + h.kwh_delivered_dc,
             samples_through = EXCLUDED.samples_through + h.samples,
             battery_temp_through = EXCLUDED.battery_temp_through + h.battery_temp_sum
-),
-daily AS (
-    INSERT INTO vehicle_daily AS d
-        (vehicle_id, day, kwh_delivered_dc, battery_temp_sum, battery_temp_max, soc_min,
-         soc_max, samples)
-    SELECT vehicle_id, date_trunc('day', ts, 'UTC'), sum(kwh_delivered_dc), sum(battery_temp),
-           max(battery_temp), min(soc), max(soc), count(*)
-    FROM ins
-    GROUP BY 1, 2
-    ON CONFLICT (vehicle_id, day) DO UPDATE
-        SET kwh_delivered_dc = d.kwh_delivered_dc + EXCLUDED.kwh_delivered_dc,
-            battery_temp_sum = d.battery_temp_sum + EXCLUDED.battery_temp_sum,
-            battery_temp_max = greatest(d.battery_temp_max, EXCLUDED.battery_temp_max),
-            soc_min = least(d.soc_min, EXCLUDED.soc_min),
-            soc_max = greatest(d.soc_max, EXCLUDED.soc_max),
-            samples = d.samples + EXCLUDED.samples
 )
 -- as merge_meter.sql: the number inserted, then the late hours (rollup_through_vehicle.sql)
 SELECT count(*) AS inserted, NULL::text AS vehicle_id, NULL::timestamptz AS hour,

@@ -1,7 +1,7 @@
-"""Daily rollups: the merge keeps them equal to the readings stored, and the fleet ranking,
-which reads whole days from them, is exact over windows of several days (re-mappings
-inside a whole day, on midnight, inside the edge hours). Expected values from the
-readings sent, in Python."""
+"""Daily rollups (views over the hourly rollups since migration 0018) equal the readings
+stored, and the fleet ranking is exact over windows of several days (re-mappings inside a
+whole day, on midnight, inside the edge hours). Expected values from the readings sent,
+in Python."""
 
 from __future__ import annotations
 

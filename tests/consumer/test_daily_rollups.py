@@ -1,5 +1,7 @@
 """Daily rollups through the real consumer: replays, duplicates, shuffled and late readings
-over several UTC days, and every (device, day) row equal to the readings sent, in Python."""
+over several UTC days, and every (device, day) row equal to the readings sent, in Python.
+The daily rollups are views over the hourly ones (migration 0018): what this checks is the
+hourly rows the consumer keeps, summed by day."""
 
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ def expected_daily(readings: list[dict[str, Any]]) -> dict[tuple[str, str, datet
 
 
 def stored_daily(db: Conn, prefix: str) -> dict[tuple[str, str, datetime], tuple[Any, ...]]:
-    """The same, as the daily rollup tables hold it."""
+    """The same, as the daily rollup views give it."""
     p = prefix + "%"
     out: dict[tuple[str, str, datetime], tuple[Any, ...]] = {}
     for m, d, kwh, lo, hi, vsum, n in db.execute(
@@ -117,10 +119,11 @@ def test_daily_rollups_count_each_reading_once(fleet: Fleet, gateway: str) -> No
         want = expected_daily(readings)
         assert len({k[2] for k in want}) >= 3, "the readings span at least three UTC days"
         assert mismatches(want, stored_daily(db, prefix)) == []
-        # and the check can fail: one sample more in one day's row
-        db.execute(
-            "UPDATE vehicle_daily SET samples = samples + 1 WHERE (vehicle_id, day) = "
-            "(SELECT vehicle_id, min(day) FROM vehicle_daily WHERE vehicle_id = %s GROUP BY 1)",
-            (f"{prefix}-v0",),
+        # and the check can fail: one sample more in one hour makes its day's row wrong
+        one_more = (
+            "UPDATE vehicle_hourly SET samples = samples + %s WHERE (vehicle_id, hour) = "
+            "(SELECT vehicle_id, min(hour) FROM vehicle_hourly WHERE vehicle_id = %s GROUP BY 1)"
         )
+        db.execute(one_more, (1, f"{prefix}-v0"))
         assert len(mismatches(want, stored_daily(db, prefix))) == 1
+        db.execute(one_more, (-1, f"{prefix}-v0"))

@@ -77,3 +77,16 @@ def test_analytics_logins_keep_what_their_routes_use(stack_env: dict[str, str]) 
         db.execute(
             "INSERT INTO smart_meter_mapping (meter_id, vehicle_id, valid) VALUES ('m-role', 'v-role', '[,)')"
         )
+
+
+def test_daily_rollups_are_views_the_readers_may_read(stack_env: dict[str, str]) -> None:
+    """Migration 0018: the daily rollups are computed from the hourly ones, nobody writes them."""
+    with _connect(stack_env["ANALYTICS_DATABASE_URL"]) as db:
+        for view in ("meter_daily", "vehicle_daily"):
+            db.execute(pgsql.SQL("SELECT count(*) FROM {}").format(pgsql.Identifier(view)))
+            row = db.execute(
+                "SELECT c.relkind, has_table_privilege('energy_writer', c.oid, 'INSERT, UPDATE, DELETE')"
+                " FROM pg_class c WHERE c.oid = to_regclass(%s)",
+                (view,),
+            ).fetchone()
+            assert row == ("v", False), view
