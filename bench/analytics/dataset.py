@@ -128,20 +128,29 @@ _DAILY = {
 # Every hourly row's running totals (migration 0017 backfills them the same way; the
 # consumer keeps them batch by batch), recomputed over all days after a load, which may
 # have added days before stored ones.
+_THROUGH = {  # stream: (running total, the hour's own value) for each total
+    "meter": (("kwh_through", "kwh_consumed_ac"), ("samples_through", "samples")),
+    "vehicle": (
+        ("kwh_through", "kwh_delivered_dc"),
+        ("samples_through", "samples"),
+        ("battery_temp_through", "battery_temp_sum"),
+    ),
+}
 RUNNING_TOTALS = {
     stream: f"""
         UPDATE {stream}_hourly h
-        SET kwh_through = r.kwh, samples_through = r.n
+        SET {", ".join(f"{total} = r.{total}" for total, _ in pairs)}
         FROM (
             SELECT {stream}_id, hour,
-                   sum({energy}) OVER (PARTITION BY {stream}_id ORDER BY hour) AS kwh,
-                   sum(samples) OVER (PARTITION BY {stream}_id ORDER BY hour) AS n
+                   {", ".join(f"sum({own}) OVER w AS {total}" for total, own in pairs)}
             FROM {stream}_hourly
+            WINDOW w AS (PARTITION BY {stream}_id ORDER BY hour)
         ) r
         WHERE h.{stream}_id = r.{stream}_id AND h.hour = r.hour
-          AND (h.kwh_through, h.samples_through) IS DISTINCT FROM (r.kwh, r.n)
+          AND ({", ".join(f"h.{total}" for total, _ in pairs)})
+              IS DISTINCT FROM ({", ".join(f"r.{total}" for total, _ in pairs)})
     """
-    for stream, energy in (("meter", "kwh_consumed_ac"), ("vehicle", "kwh_delivered_dc"))
+    for stream, pairs in _THROUGH.items()
 }
 _RETURNING = {
     "meter": "meter_id, ts, kwh_consumed_ac, voltage",

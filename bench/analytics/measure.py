@@ -282,7 +282,7 @@ class ExactCase:
 
 
 _RAW_DC = """
-SELECT coalesce(sum(kwh_delivered_dc), 0), count(*)
+SELECT coalesce(sum(kwh_delivered_dc), 0), count(*), avg(battery_temp)
 FROM vehicle_telemetry WHERE vehicle_id = %(v)s AND ts >= %(lo)s AND ts < %(hi)s
 """
 _RAW_AC = """
@@ -298,10 +298,19 @@ def _same(api_value: Any, raw: Decimal) -> bool:
     return isinstance(api_value, int | float) and Decimal(repr(api_value)) == raw
 
 
+def _close(api_value: Any, raw: Decimal | None) -> bool:
+    """An average: the API's division and the database's agree to 1e-9 (both null without readings)."""
+    if raw is None or api_value is None:
+        return raw is None and api_value is None
+    want = float(raw)
+    return isinstance(api_value, int | float) and abs(api_value - want) <= 1e-9 * max(1.0, abs(want))
+
+
 def exactness(
     admin_url: str, base_url: str, token: str, cases: Sequence[tuple[str, datetime, datetime]]
 ) -> list[ExactCase]:
-    """For each (vehicle, from, to): the API's AC, DC and sample counts against the raw rows."""
+    """For each (vehicle, from, to): the API's AC, DC, sample counts and average battery
+    temperature against the raw rows."""
     out = []
     headers = {"Authorization": f"Bearer {token}"}
     with (
@@ -322,6 +331,7 @@ def exactness(
                 "ac": _same(body.get("totalKwhConsumedAc"), ac[0]),
                 "dc samples": body.get("samples", {}).get("vehicle") == dc[1],
                 "ac samples": body.get("samples", {}).get("meter") == ac[1],
+                "battery temperature": _close(body.get("avgBatteryTemp"), dc[2]),
             }
             bad = [k for k, ok in checks.items() if not ok]
             detail = (
