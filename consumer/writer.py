@@ -3,8 +3,9 @@
 In order: COPY the rows into session-local staging tables, merge them into history
 (skipping readings already stored), move the hot status forward, add to the hourly
 rollups and their running totals, record the rejects, and move each partition's stored
-offset from the value the batch started at to the offset after it. If any partition's stored offset was moved
-by another owner, the whole transaction rolls back (:class:`FencedError`).
+offset from the value the batch started at to the offset after it. If any partition's
+stored offset was moved by another owner, the whole transaction rolls back
+(:class:`FencedError`).
 """
 
 from __future__ import annotations

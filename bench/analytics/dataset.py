@@ -265,17 +265,17 @@ class Fleet:
 
 
 def _has_table(conn: psycopg.Connection[tuple[Any, ...]], name: str) -> bool:
-    row = conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()
+    """Whether ``name`` is a table (plain or partitioned; a view is not)."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT FROM pg_class WHERE oid = to_regclass(%s) AND relkind IN ('r', 'p'))", (name,)
+    ).fetchone()
     return bool(row and row[0])
 
 
 def has_daily(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
     """Whether the schema keeps daily rollup tables (migrations 0011 to 0017: an older checkout
     has none, and from 0018 on they are views over the hourly rollups)."""
-    row = conn.execute(
-        "SELECT EXISTS (SELECT FROM pg_class WHERE oid = to_regclass('meter_daily') AND relkind = 'r')"
-    ).fetchone()
-    return bool(row and row[0])
+    return _has_table(conn, "meter_daily")
 
 
 def has_running_totals(conn: psycopg.Connection[tuple[Any, ...]]) -> bool:
