@@ -22,3 +22,8 @@ READ_FALLBACK = Gauge(
     "analytics_read_fallback", "1 while reads go to the primary because the standby is unavailable"
 )
 REPLICA_LAG = Gauge("analytics_replica_lag_seconds", "The standby's replay lag at its last check")
+FLEET_ANSWERS = Counter(
+    "analytics_fleet_answers_total",
+    "Fleet answers computed, by source: a stored answer (answer_store) or the live ranking query",
+    ["source"],
+)

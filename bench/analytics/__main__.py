@@ -27,6 +27,7 @@ the same ``--dir`` and ``--devices`` resumes from what is there.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import secrets
 import shlex
@@ -41,6 +42,7 @@ from pathlib import Path
 
 import psycopg
 
+from analytics_api.answer_store import StorePlan, StoreReport, refresh
 from analytics_api.fleet_answers import RANKING_QUERY
 from bench.analytics.compare import COMPARE_HEADER, before_lines, compare_rows, git_commit, load, save
 from bench.analytics.dataset import HOUR, Fleet, Loader, State
@@ -124,6 +126,7 @@ class Options:
     json: Path | None
     before: list[Path]
     code: str | None
+    stored_answers: bool = True
 
 
 def parse(argv: list[str] | None) -> Options:
@@ -149,6 +152,12 @@ def parse(argv: list[str] | None) -> Options:
         "--dir", type=Path, default=None, help="put the data in DIR/analytics-bench (default: a temp dir)"
     )
     ap.add_argument("--keep", action="store_true", help="do not delete the data at the end")
+    ap.add_argument(
+        "--no-stored-answers",
+        dest="stored_answers",
+        action="store_false",
+        help="measure the fleet without the stored answers (every first-time window by the live query)",
+    )
     ap.add_argument(
         "--quick", action="store_true", help="smoke run: 1,000 devices, 1 and 2 days, 100 requests"
     )
@@ -186,12 +195,24 @@ def parse(argv: list[str] | None) -> Options:
         json=a.json,
         before=list(a.before),
         code=a.code,
+        stored_answers=a.stored_answers,
     )
 
 
 def say(message: str) -> None:
     """Progress on stdout, timestamped."""
     print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
+
+
+STORED_LENGTHS_H = (24, 25, 168, 169)
+
+
+async def _refresh(url: str, plan: StorePlan) -> StoreReport:
+    async with (
+        await psycopg.AsyncConnection.connect(url, autocommit=True) as read,
+        await psycopg.AsyncConnection.connect(url, autocommit=True) as write,
+    ):
+        return await refresh(read, write, plan)
 
 
 class Bench:
@@ -215,6 +236,25 @@ class Bench:
         )
         self.loader.load_mapping()
 
+    def _store_answers(self, days: int) -> str:
+        """What the retention job would have stored by now (the fleet's windows of the history,
+        analytics_api.answer_store), or none with ``--no-stored-answers``."""
+        with psycopg.connect(self.pg.database_url, autocommit=True) as conn:
+            conn.execute("DELETE FROM fleet_answer")
+        if not self.opts.stored_answers:
+            say("stored fleet answers: none (--no-stored-answers)")
+            return "Stored fleet answers: none (`--no-stored-answers`): every fleet window by the live query."
+        plan = StorePlan(days=days, lengths_h=STORED_LENGTHS_H, grace_s=3600, budget_s=1e9, threshold=0.85)
+        say(f"stored fleet answers: the job's windows of {days} day(s), lengths {STORED_LENGTHS_H} h")
+        report = asyncio.run(_refresh(self.pg.database_url, plan))
+        text = (
+            f"Stored fleet answers: {report.computed} windows ({', '.join(map(str, STORED_LENGTHS_H))} h, "
+            f"ending at each hour of the history) computed in {report.seconds:.0f} s before the requests, "
+            "as the retention job keeps them (FLEET_ANSWER_* defaults)."
+        )
+        say(text)
+        return text
+
     def size(self, days: int) -> SizeResult:
         """Load up to ``days`` of history, then measure."""
         say(f"history of {days} day(s): loading what is missing")
@@ -222,6 +262,7 @@ class Bench:
         self.loader.load_status()
         result = SizeResult(days, len(self.state.days), self.opts.devices, phase, self._database_bytes())
         say(f"database {result.database_bytes / 2**30:.1f} GiB; load average {load_average()}")
+        result.stored = self._store_answers(days)
         rng = random.Random(self.opts.seed * 1000 + days)  # noqa: S311 (reproducible choices)
         history = Fleet.history(days)
         env = {

@@ -34,6 +34,7 @@ class SizeResult:
     latencies: list[Latency] = field(default_factory=list)
     exact: list[ExactCase] = field(default_factory=list)
     plans: list[tuple[str, PlanSummary]] = field(default_factory=list)
+    stored: str = ""  # what the stored fleet answers' job did before the requests
 
     @property
     def readings(self) -> int:
@@ -404,7 +405,10 @@ def markdown(
         "",
     ]
     for r in results:
-        out += [f"### {r.label}", "", "```"]
+        out += [f"### {r.label}", ""]
+        if r.stored:
+            out += [r.stored, ""]
+        out += ["```"]
         for label, plan in r.plans:
             out += [*plan_lines(label, plan), ""]
         out += [*exact_lines(r.exact), "```", ""]

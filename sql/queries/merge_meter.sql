@@ -73,6 +73,14 @@ hours AS (
         ORDER BY hour LIMIT 1
     ) q ON true
 ),
+-- hours before the stored fleet answers' horizon are noted (migration 0019); every batch
+-- holds the horizon row FOR SHARE until it commits, so the horizon cannot pass its hours
+-- unnoted while it is in flight
+noted AS (
+    INSERT INTO fleet_change (lo, hi)
+    SELECT min(hour), max(hour) + interval '1 hour' FROM hours
+    HAVING min(hour) < (SELECT horizon FROM fleet_answer_horizon FOR SHARE)
+),
 rollup AS (
     INSERT INTO meter_hourly AS h
         (meter_id, hour, kwh_consumed_ac, voltage_min, voltage_max, voltage_sum, samples, voltage_missing,

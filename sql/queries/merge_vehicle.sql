@@ -72,6 +72,14 @@ hours AS (
         ORDER BY hour LIMIT 1
     ) q ON true
 ),
+-- hours before the stored fleet answers' horizon are noted (migration 0019); every batch
+-- holds the horizon row FOR SHARE until it commits, so the horizon cannot pass its hours
+-- unnoted while it is in flight
+noted AS (
+    INSERT INTO fleet_change (lo, hi)
+    SELECT min(hour), max(hour) + interval '1 hour' FROM hours
+    HAVING min(hour) < (SELECT horizon FROM fleet_answer_horizon FOR SHARE)
+),
 rollup AS (
     INSERT INTO vehicle_hourly AS h
         (vehicle_id, hour, kwh_delivered_dc, battery_temp_sum, battery_temp_max, soc_min,

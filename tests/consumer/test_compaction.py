@@ -181,7 +181,7 @@ def test_retention_once_compacts_what_is_due(stack_env: dict[str, str]) -> None:
             timeout=60,
             check=True,
         )
-        return done.stdout.splitlines()[-1]
+        return next(line for line in done.stdout.splitlines() if line.startswith("compacted"))
 
     days = f"{today - timedelta(days=1)} {today - timedelta(days=2)}"
     assert once() == f"compacted the hourly rollups of 2 closed day(s) {days}"
