@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 
 HOUR = timedelta(hours=1)
 LOCK_KEY = "fleet_answer_store"
+HORIZON_LOCK_TIMEOUT = "2s"
+"""How long the horizon's move waits for batches in flight (a stuck one would hold it and,
+behind it, every consumer's next batch)."""
 _LINE_COLUMNS = ("vehicle_id", "ac_kwh", "ac_n", "dc_kwh", "dc_n", "mapped_seconds")
 
 Window = tuple[datetime, datetime]
@@ -87,6 +90,24 @@ async def _one(conn: Conn, sql_name: str, params: dict[str, Any]) -> Any:
     return row[0] if row else None
 
 
+async def _move_horizon(write: Conn, horizon: datetime) -> datetime | None:
+    """Move the horizon to ``horizon`` if it is behind: the horizon's lock is taken only then
+    (about once an hour), waiting at most ``HORIZON_LOCK_TIMEOUT`` for the batches in flight,
+    which those arriving meanwhile wait behind. The horizon in force, moved or not."""
+    current: datetime | None = await _one(write, "fleet_answer_horizon_now", {})
+    if current is not None and current >= horizon:
+        return current
+    try:
+        async with write.transaction():
+            await write.execute(f"SET LOCAL lock_timeout = '{HORIZON_LOCK_TIMEOUT}'")
+            await write.execute(query("fleet_answer_horizon_lock"))
+            await write.execute(query("fleet_answer_horizon"), {"horizon": horizon})
+    except psycopg.errors.LockNotAvailable:
+        log.warning("stored fleet answers: a transaction holds the horizon back; next check")
+    moved: datetime | None = await _one(write, "fleet_answer_horizon_now", {})
+    return moved
+
+
 async def compute_and_store(read: Conn, write: Conn, window: Window, threshold: float) -> int:
     """Rank ``window`` in one repeatable-read snapshot of the reader's connection, then store
     it with that snapshot through the job's; the vehicles ranked."""
@@ -136,9 +157,7 @@ async def refresh(read: Conn, write: Conn, plan: StorePlan) -> StoreReport:
     try:
         await read.execute("SET jit = off")
         now: datetime = await _one(write, "fleet_answer_now", {})
-        report.horizon = await _one(
-            write, "fleet_answer_horizon", {"horizon": floor_hour(now - timedelta(seconds=plan.grace_s))}
-        )
+        report.horizon = await _move_horizon(write, floor_hour(now - timedelta(seconds=plan.grace_s)))
         newest: datetime | None = await _one(read, "fleet_answer_newest", {})
         threshold = {"threshold": plan.threshold}
         wanted = []

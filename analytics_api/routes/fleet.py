@@ -81,7 +81,7 @@ async def fleet_efficiency(
     asked for, recomputed in the background before then: it holds every reading committed
     before ``asOf`` and may miss those stored since."""
     hours = window.rounded(HOUR)
-    answer = await ctx.fleet.get(hours.start, hours.end)
+    answer = await ctx.fleet.get(hours.start, hours.end, limit)
     threshold = ctx.settings.low_efficiency_threshold
     vehicles = []
     for r in answer.rows[:limit]:

@@ -28,7 +28,7 @@ async def fleet_energy(_: Reader, window: TimeWindow, ctx: Context) -> FleetEner
     ``lowEfficiencyVehicles`` counts those whose DC / AC is below the threshold. AC counts meter
     energy taken while the meter was mapped to a vehicle; ``ratedVehicles`` had AC energy."""
     hours = window.rounded(HOUR)
-    answer = await ctx.fleet.get(hours.start, hours.end)
+    answer = await ctx.fleet.get(hours.start, hours.end, 0)  # its totals only
     t = answer.totals
     return FleetEnergy(
         as_of=answer.as_of,

@@ -13,9 +13,12 @@
 -- Who notes what: the consumers' merges note a batch whose hours start before the horizon
 -- (merge_*.sql: late readings; a batch of the current hour notes nothing), and a trigger
 -- notes every change of smart_meter_mapping (manual or derived from charging sessions).
--- Both read the horizon row FOR SHARE, so the job's move of the horizon waits for every
--- transaction that read the old one: a write that saw the old horizon (and noted nothing)
--- has committed before any answer past it is computed.
+-- Both read the horizon through fleet_answer_horizon_held(), which first takes a shared
+-- transaction lock that the job's move of the horizon takes exclusively: the move waits for
+-- every transaction that read the old horizon (a write that saw it and noted nothing has
+-- committed before any answer past it is computed), and a transaction arriving meanwhile
+-- waits for the move and reads the new one (the lock queue is first come, first served,
+-- so the move is not starved by overlapping batches; the job gives up after 2 s).
 CREATE TABLE fleet_answer_horizon (
     id      boolean     PRIMARY KEY DEFAULT true CHECK (id),
     horizon timestamptz NOT NULL DEFAULT '-infinity'
@@ -59,6 +62,18 @@ CREATE TABLE fleet_answer_line (
     FOREIGN KEY (window_start, window_end, threshold) REFERENCES fleet_answer ON DELETE CASCADE
 );
 
+-- The horizon, read after waiting for (and then holding off, until this transaction ends) a
+-- move of it: VOLATILE, so its SELECT sees a move committed while it waited.
+CREATE FUNCTION fleet_answer_horizon_held() RETURNS timestamptz
+LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+SET search_path = public, pg_temp
+AS $$
+BEGIN
+    PERFORM pg_advisory_xact_lock_shared(hashtextextended('fleet_answer_horizon', 0));
+    RETURN (SELECT horizon FROM fleet_answer_horizon);
+END
+$$;
+
 -- Every change of a meter's mapping moves the energy of the vehicles it maps to: the old
 -- and the new range are noted (an open range up to infinity) when they start before the
 -- horizon. SECURITY DEFINER: the mapping's writers need no right on the fleet tables.
@@ -67,10 +82,9 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp
 AS $$
 DECLARE
-    h timestamptz;
+    h timestamptz := fleet_answer_horizon_held();
     r tstzrange;
 BEGIN
-    SELECT horizon INTO h FROM fleet_answer_horizon FOR SHARE;
     FOREACH r IN ARRAY ARRAY[
         CASE WHEN TG_OP IN ('UPDATE', 'DELETE') THEN OLD.valid END,
         CASE WHEN TG_OP IN ('UPDATE', 'INSERT') THEN NEW.valid END
@@ -88,11 +102,10 @@ CREATE TRIGGER smart_meter_mapping_noted
 AFTER INSERT OR UPDATE OR DELETE ON smart_meter_mapping
 FOR EACH ROW EXECUTE FUNCTION note_mapping_change();
 
-REVOKE ALL ON FUNCTION note_mapping_change() FROM PUBLIC;
+REVOKE ALL ON FUNCTION note_mapping_change(), fleet_answer_horizon_held() FROM PUBLIC;
 
--- The consumers read the horizon FOR SHARE (which needs an UPDATE right on a column: the
--- constant key, which no update can change) and note their late batches.
-GRANT SELECT, UPDATE (id) ON fleet_answer_horizon TO energy_writer;
+-- The consumers read the horizon (held) and note their late batches.
+GRANT EXECUTE ON FUNCTION fleet_answer_horizon_held() TO energy_writer;
 GRANT INSERT ON fleet_change TO energy_writer;
 -- The analytics API serves the answers.
 GRANT SELECT ON fleet_answer, fleet_answer_line, fleet_change, fleet_answer_horizon TO energy_reader;

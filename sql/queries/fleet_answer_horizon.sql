@@ -1,5 +1,6 @@
--- Move the stored fleet answers' horizon forward to %(horizon)s (never back); waits for
--- every transaction that holds the row FOR SHARE (a consumer's batch, a mapping change).
+-- Move the stored fleet answers' horizon forward to %(horizon)s, in a transaction that has
+-- taken the horizon's lock exclusively (fleet_answer_horizon_lock.sql). Returns it.
 UPDATE fleet_answer_horizon
-SET horizon = greatest(horizon, %(horizon)s::timestamptz)
+SET horizon = %(horizon)s::timestamptz
+WHERE horizon < %(horizon)s::timestamptz
 RETURNING horizon

@@ -72,13 +72,12 @@ hours AS (
         ORDER BY hour LIMIT 1
     ) q ON true
 ),
--- hours before the stored fleet answers' horizon are noted (migration 0019); every batch
--- holds the horizon row FOR SHARE until it commits, so the horizon cannot pass its hours
--- unnoted while it is in flight
+-- hours before the stored fleet answers' horizon are noted (migration 0019); the horizon
+-- is held where it is until the batch commits, so it cannot pass its hours unnoted
 noted AS (
     INSERT INTO fleet_change (lo, hi)
     SELECT min(hour), max(hour) + interval '1 hour' FROM hours
-    HAVING min(hour) < (SELECT horizon FROM fleet_answer_horizon FOR SHARE)
+    HAVING min(hour) < fleet_answer_horizon_held()
 ),
 rollup AS (
     INSERT INTO vehicle_hourly AS h

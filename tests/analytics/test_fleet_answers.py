@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from analytics_api.app import create_app
-from analytics_api.fleet_answers import FleetAnswer, FleetAnswers, FleetTotals
+from analytics_api.fleet_answers import MAX_LIMIT, FleetAnswer, FleetAnswers, FleetTotals
 
 from .support import Database, Loader, create_database, numeric, serve, settings_for
 
@@ -43,9 +43,11 @@ class Computed:
     def __init__(self, ticks: Ticks) -> None:
         self.ticks = ticks
         self.calls: list[tuple[datetime, datetime]] = []
+        self.lines: list[int] = []
 
-    async def __call__(self, start: datetime, end: datetime) -> FleetAnswer:
+    async def __call__(self, start: datetime, end: datetime, lines: int = 100) -> FleetAnswer:
         self.calls.append((start, end))
+        self.lines.append(lines)
         totals = FleetTotals(len(self.calls), 0, 0, Decimal(0), Decimal(0))
         return FleetAnswer(self.ticks.wall, [{"n": len(self.calls)}], totals)
 
@@ -98,6 +100,32 @@ async def test_a_window_ending_at_the_current_hour_follows_the_clock() -> None:
     calls = len(compute.calls)
     assert (await fleet.get(*following)).rows == [{"n": calls}]  # computed ahead, not by the request
     assert len(compute.calls) == calls
+
+
+class Partial(Computed):
+    """Answers of ``lines`` lines out of 500, complete when all were asked (a stored answer)."""
+
+    async def __call__(self, start: datetime, end: datetime, lines: int = 100) -> FleetAnswer:
+        self.calls.append((start, end))
+        self.lines.append(lines)
+        rows = [{"n": i} for i in range(min(lines, 500))]
+        totals = FleetTotals(500, 0, 0, Decimal(0), Decimal(0))
+        return FleetAnswer(self.ticks.wall, rows, totals, complete=lines >= 500)
+
+
+async def test_a_kept_answer_with_fewer_lines_than_asked_is_read_again_whole() -> None:
+    ticks = Ticks(datetime(2025, 1, 7, 10, 30, tzinfo=UTC))
+    compute = Partial(ticks)
+    fleet = _answers(ticks, compute)
+    w = (datetime(2025, 1, 5, tzinfo=UTC), datetime(2025, 1, 6, tzinfo=UTC))
+    assert len((await fleet.get(*w, 50)).rows) == 50
+    assert len((await fleet.get(*w, 30)).rows) == 50  # kept: enough lines
+    assert compute.lines == [50]
+    whole = await fleet.get(*w, 200)
+    assert (len(whole.rows), whole.complete) == (500, True)
+    assert compute.lines == [50, MAX_LIMIT]
+    assert len((await fleet.get(*w, 400)).rows) == 500  # the whole one is kept now
+    assert compute.lines == [50, MAX_LIMIT]
 
 
 async def test_off_when_the_cache_is_off() -> None:

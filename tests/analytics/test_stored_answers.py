@@ -205,9 +205,9 @@ async def test_a_remapping_inside_a_window_stops_it_until_recomputed(stored: Sto
 
 
 async def test_a_batch_in_flight_holds_the_horizon_back_until_it_commits(pg_admin_url: str) -> None:
-    """A consumer's merge (merge_meter.sql) reads the horizon FOR SHARE: the job's move of the
-    horizon past the batch's hour waits for its commit, so the answers computed after it hold
-    the batch although the batch, seeing the old horizon, noted nothing."""
+    """A consumer's merge (merge_meter.sql) holds the horizon: the job's move of the horizon
+    past the batch's hour waits for its commit, so the answers computed after it hold the
+    batch although the batch, seeing the old horizon, noted nothing."""
     db = create_database(pg_admin_url, "analytics_stored_horizon")
     retention = ensure_login(db.admin, "horizon_retention", "retention-pw", ServiceRole.RETENTION)
     loader = Loader(db.admin)
@@ -237,6 +237,52 @@ async def test_a_batch_in_flight_holds_the_horizon_back_until_it_commits(pg_admi
     window = (DAY0 - 23 * HOUR, DAY0 + HOUR)
     served = await _rows(db.reader, STORED_QUERY, *window)
     assert [(r["vehicle_id"], r["ac_kwh"]) for r in served] == [("hv-1", Decimal("5.0"))]
+
+
+async def test_a_batch_behind_the_horizons_move_reads_the_new_horizon_and_notes_its_hours(
+    pg_admin_url: str,
+) -> None:
+    db = create_database(pg_admin_url, "analytics_stored_behind")
+    retention = ensure_login(db.admin, "behind_retention", "retention-pw", ServiceRole.RETENTION)
+    loader = Loader(db.admin)
+    async with await psycopg.AsyncConnection.connect(retention) as job:  # the job's move, by hand
+        await job.execute(query("fleet_answer_horizon_lock"))
+        await job.execute(query("fleet_answer_horizon"), {"horizon": DAY0 + 24 * HOUR})
+        batch = asyncio.create_task(
+            loader.readings([("bm-1", DAY0 + timedelta(hours=3, minutes=1), 1.0, 230.0)])
+        )
+        await asyncio.sleep(0.5)
+        assert not batch.done()  # behind the move
+        await job.commit()
+        await asyncio.wait_for(batch, 10)
+    rows = await loader.execute("SELECT lo, hi FROM fleet_change")
+    assert rows == [(DAY0 + 3 * HOUR, DAY0 + 4 * HOUR)]  # the new horizon (hour 24) is past it
+
+
+async def test_a_stuck_batch_holds_the_horizon_for_two_seconds_at_most(pg_admin_url: str) -> None:
+    """A batch that does not commit keeps the horizon where it is (no answer past it), and the
+    batches behind the job's move wait for the lock timeout only, not for the stuck one."""
+    db = create_database(pg_admin_url, "analytics_stored_stuck")
+    retention = ensure_login(db.admin, "stuck_retention", "retention-pw", ServiceRole.RETENTION)
+    loader = Loader(db.admin)
+    await loader.readings([("km-1", DAY0 + timedelta(minutes=5), 2.0, 230.0)], [])
+    async with await psycopg.AsyncConnection.connect(db.admin) as stuck:
+        await stuck.execute("SELECT fleet_answer_horizon_held()")  # as a batch's merge does
+        async with (
+            await psycopg.AsyncConnection.connect(db.reader, autocommit=True) as read,
+            await psycopg.AsyncConnection.connect(retention, autocommit=True) as write,
+        ):
+            job = asyncio.create_task(refresh(read, write, PLAN))
+            await asyncio.sleep(0.3)  # the job's update waits; a batch arrives behind it
+            started = asyncio.get_running_loop().time()
+            await loader.readings([("km-1", DAY0 + timedelta(minutes=9), 1.0, 230.0)], [])
+            waited = asyncio.get_running_loop().time() - started
+            report = await asyncio.wait_for(job, 30)
+        await stuck.rollback()
+    assert 1.0 < waited < 4.0  # behind the job's update until its lock timeout (2 s)
+    assert report.horizon is None  # not moved: nothing stored
+    assert (report.wanted, report.computed) == (0, 0)
+    assert await loader.execute("SELECT count(*) FROM fleet_answer") == [(0,)]
 
 
 async def test_each_role_may_do_only_its_part(stored: Stored) -> None:
