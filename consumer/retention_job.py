@@ -1,5 +1,7 @@
 """The retention job: drops history days older than ``RETENTION_DAYS``, under its own login,
-and rewrites each closed day's hourly rollups in hour order (:mod:`consumer.compaction`).
+rewrites each closed day's hourly rollups in hour order (:mod:`consumer.compaction`), and
+keeps the stored fleet answers (:mod:`analytics_api.answer_store`, ranked through a reader's
+login: ``FLEET_ANSWER_READ_URL`` or ``ANALYTICS_DATABASE_URL``).
 
 ``energy-ingest retention`` (``python -m consumer.retention_job`` in the service image)
 connects as a member of ``energy_retention``, the only role that may execute the

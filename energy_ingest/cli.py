@@ -234,15 +234,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     rt = sub.add_parser(
         "retention",
-        help="drop history days older than RETENTION_DAYS and compact closed days' rollups, "
-        "under the retention login",
+        help="drop history days older than RETENTION_DAYS, compact closed days' rollups and store "
+        "the fleet's answers, under the retention login",
         description="Settings from the environment: RETENTION_DATABASE_URL (a member of "
         "energy_retention, the only role that may drop partitions and compact rollups), RETENTION_DAYS, "
         "RETENTION_CHECK_S, COMPACT_LOOKBACK_DAYS (closed days whose hourly rollups are rewritten in "
         "hour order, once each; 0 = off), COMPACT_GRACE_S (after a day ends, before compacting it). "
+        "Stored fleet answers (README, Operating it): FLEET_ANSWER_READ_URL or ANALYTICS_DATABASE_URL "
+        "(a reader to rank through; unset = off), FLEET_ANSWER_DAYS (7; 0 = off), FLEET_ANSWER_LENGTHS_H "
+        "(24,25,168,169), FLEET_ANSWER_GRACE_S (3600), FLEET_ANSWER_BUDGET_S (60 s of ranking per check), "
+        "LOW_EFFICIENCY_THRESHOLD (the analytics API's, 0.85). "
         "Runs until stopped, dropping once per new horizon; exits 3 when halted.",
     )
-    rt.add_argument("--once", action="store_true", help="drop and compact what is due now and exit")
+    rt.add_argument(
+        "--once", action="store_true", help="drop, compact and store the fleet answers due now, and exit"
+    )
     rt.set_defaults(func=_retention)
 
     an = sub.add_parser(
