@@ -122,7 +122,7 @@ async def run(settings: RetentionSettings, stop: asyncio.Event) -> None:
         try:
             await store_answers(settings)
         except RecoverableError as exc:
-            log.warning("stored fleet answers: database unreachable; next check", extra={"error": str(exc)})
+            log.warning("stored fleet answers: failed; next check", extra={"error": str(exc)})
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), settings.check_s)
 
@@ -147,7 +147,8 @@ async def store_answers(settings: RetentionSettings) -> StoreReport:
                 application_name="energy-retention",
             ) as read:
                 report = await refresh(read, write, settings.store_plan())
-        except psycopg.OperationalError as exc:  # unreachable, a statement timeout
+        except psycopg.Error as exc:  # unreachable, a timeout, a reader without the right
+            # the stored answers only spare the API the live query: retention goes on
             raise RecoverableError(f"stored fleet answers: {exc}") from exc
     if report.computed or report.left:
         log.info(
