@@ -493,3 +493,23 @@ def newest_meter_reading(ds: Dataset, meter: str) -> dict[str, Any]:
     """The meter's reading with the latest timestamp, as its status must show it."""
     _, ts, kwh, volts = ds.meter_readings[meter][-1]
     return {"ts": ts, "kwh_consumed_ac": numeric(kwh), "voltage": volts, "received_at": ts + RECEIVED_AFTER}
+
+
+MeterReading = tuple[str, datetime, float, float]
+VehicleReading = tuple[str, datetime, float, float, float]
+
+
+def mapped_readings(
+    day0: datetime, mappings: Sequence[tuple[str, str]], minutes: range, taper: float
+) -> tuple[list[MeterReading], list[VehicleReading]]:
+    """A reading of every mapped meter and vehicle at each of ``minutes`` after ``day0`` (at a
+    second of the minute that moves), with energies that vary by minute and device; the k-th
+    vehicle's DC energy is scaled by ``1 - k / taper``, so the vehicles rank apart."""
+    meters: list[MeterReading] = []
+    vehicles: list[VehicleReading] = []
+    for i in minutes:
+        ts = day0 + timedelta(minutes=i, seconds=i % 60)
+        for k, (m, v) in enumerate(mappings):
+            meters.append((m, ts, round(0.5 + (i * 7 + k) % 13 / 10, 2), 230.0))
+            vehicles.append((v, ts, 50.0, round(0.6 + (i * 5 + k) % 11 / 10 * (1 - k / taper), 3), 30.0))
+    return meters, vehicles

@@ -20,7 +20,17 @@ import pytest
 from analytics_api.app import create_app
 from analytics_api.fleet_answers import MAX_LIMIT, FleetAnswer, FleetAnswers, FleetTotals
 
-from .support import Database, Loader, create_database, numeric, serve, settings_for
+from .support import (
+    Database,
+    Loader,
+    MeterReading,
+    VehicleReading,
+    create_database,
+    mapped_readings,
+    numeric,
+    serve,
+    settings_for,
+)
 
 HOUR = timedelta(hours=1)
 
@@ -148,19 +158,12 @@ DAY0 = datetime(2025, 3, 3, tzinfo=UTC)
 START, END = DAY0 + timedelta(hours=6), DAY0 + timedelta(hours=36)  # holds one whole UTC day
 MAPPINGS = (("wm-1", "wv-1"), ("wm-2", "wv-2"), ("wm-3", "wv-3"))
 TTL_S = 1.0
-Meter = tuple[str, datetime, float, float]
-Vehicle = tuple[str, datetime, float, float, float]
+Meter = MeterReading
+Vehicle = VehicleReading
 
 
 def _readings(minutes: range) -> tuple[list[Meter], list[Vehicle]]:
-    meters: list[Meter] = []
-    vehicles: list[Vehicle] = []
-    for i in minutes:
-        ts = DAY0 + timedelta(minutes=i, seconds=i % 60)
-        for k, (m, v) in enumerate(MAPPINGS):
-            meters.append((m, ts, round(0.5 + (i * 7 + k) % 13 / 10, 2), 230.0))
-            vehicles.append((v, ts, 50.0, round(0.6 + (i * 5 + k) % 11 / 10 * (1 - k / 5), 3), 30.0))
-    return meters, vehicles
+    return mapped_readings(DAY0, MAPPINGS, minutes, taper=5)
 
 
 def _expected(meters: list[Meter], vehicles: list[Vehicle]) -> dict[str, Any]:

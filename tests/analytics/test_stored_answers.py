@@ -26,25 +26,29 @@ from consumer.writer import merge_staged
 from energy_ingest.logins import ServiceRole, ensure_login
 from sql import query
 
-from .support import METER_TYPES, Database, Loader, create_database, numeric, serve, settings_for
+from .support import (
+    METER_TYPES,
+    Database,
+    Loader,
+    MeterReading,
+    VehicleReading,
+    create_database,
+    mapped_readings,
+    numeric,
+    serve,
+    settings_for,
+)
 
 HOUR = timedelta(hours=1)
 DAY0 = datetime(2025, 4, 7, tzinfo=UTC)
 MAPPINGS = (("sm-1", "sv-1"), ("sm-2", "sv-2"), ("sm-3", "sv-3"), ("sm-4", "sv-4"))
 PLAN = StorePlan(days=1, lengths_h=(24, 25), grace_s=3600, budget_s=120, threshold=0.85)
-Meter = tuple[str, datetime, float, float]
-Vehicle = tuple[str, datetime, float, float, float]
+Meter = MeterReading
+Vehicle = VehicleReading
 
 
 def _readings(minutes: range) -> tuple[list[Meter], list[Vehicle]]:
-    meters: list[Meter] = []
-    vehicles: list[Vehicle] = []
-    for i in minutes:
-        ts = DAY0 + timedelta(minutes=i, seconds=i % 60)
-        for k, (m, v) in enumerate(MAPPINGS):
-            meters.append((m, ts, round(0.5 + (i * 7 + k) % 13 / 10, 2), 230.0))
-            vehicles.append((v, ts, 50.0, round(0.6 + (i * 5 + k) % 11 / 10 * (1 - k / 6), 3), 30.0))
-    return meters, vehicles
+    return mapped_readings(DAY0, MAPPINGS, minutes, taper=6)
 
 
 @dataclass
