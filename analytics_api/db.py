@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout, TooManyRequests
 
@@ -82,6 +82,54 @@ class IdleCheck:
         if at is not None and self._clock() - at < self.idle_s and not conn.closed:
             return
         await AsyncConnectionPool.check_connection(conn)
+
+
+class PlanModes:
+    """Which pooled reader sessions have been switched to ``force_generic_plan``.
+
+    Sessions start with custom plans (:func:`session_options`). The performance query wants
+    a generic plan: a session is switched by a ``SET`` sent in one pipeline with the query,
+    and stays switched while it runs performance queries (one statement per request, where
+    a ``SET`` and a ``RESET`` around each cost about a fifth of the API's CPU per request);
+    any other query on it is preceded by a ``RESET`` in its pipeline. A pipeline is one
+    implicit transaction, but after any failure (a statement's, or a pipeline cut short on
+    this side by a cancelled request) the mode counts as unknown, and the next query on that
+    session sends its own setting again.
+    """
+
+    def __init__(self) -> None:
+        self._mode: weakref.WeakKeyDictionary[Conn, str] = weakref.WeakKeyDictionary()
+
+    async def run(
+        self, conn: Conn, statement: Any, params: Mapping[str, Any], *, generic: bool
+    ) -> AsyncCursor[DictRow]:
+        """Execute ``statement`` on the plans asked for; its cursor."""
+        mode = self._mode.get(conn, "custom")
+        wanted = "generic" if generic else "custom"
+        if mode == wanted:
+            return await conn.execute(statement, params)
+        try:
+            async with conn.pipeline():
+                await conn.execute(_GENERIC_PLAN if generic else _SESSION_PLAN)
+                cur = await conn.execute(statement, params)
+        except BaseException:
+            self._mode[conn] = "unknown"  # the next query sends its setting again
+            raise
+        self._set(conn, wanted)
+        return cur
+
+    async def custom(self, conn: Conn) -> None:
+        """Back to custom plans before a connection is handed out for several queries."""
+        if self._mode.get(conn, "custom") != "custom":
+            self._mode[conn] = "unknown"
+            await conn.execute(_SESSION_PLAN)
+            self._set(conn, "custom")
+
+    def _set(self, conn: Conn, mode: str) -> None:
+        if mode == "custom":
+            self._mode.pop(conn, None)
+        else:
+            self._mode[conn] = mode
 
 
 def make_pool(url: str, settings: AnalyticsSettings, *, name: str, max_size: int, read_only: bool) -> Pool:
@@ -159,6 +207,7 @@ class Database:
             if settings.primary_database_url
             else None
         )
+        self._plans = PlanModes()
         self.reads = ReadSource(
             self.reader,
             self.primary_reader,
@@ -186,7 +235,7 @@ class Database:
         """All rows of the named query ``sql/queries/<name>.sql``."""
         with translated(self._timeout_ms):
             async with self.reads.connection() as conn:
-                cur = await conn.execute(query(name), params)
+                cur = await self._plans.run(conn, query(name), params, generic=False)
                 return await cur.fetchall()
 
     async def fetch_one(
@@ -194,35 +243,22 @@ class Database:
     ) -> Row | None:
         """The first row of the named query, if any.
 
-        ``generic_plan``: run it with ``plan_cache_mode=force_generic_plan``, set before it
-        and reset after it in one pipeline (one round trip, one implicit transaction: a
-        failing statement rolls the SET back; the reset is sent again when the pipeline is
-        cut short on this side). Once psycopg has prepared the statement on a connection
-        (its fifth execution there), PostgreSQL plans it once and prunes the day partitions
-        at executor start instead of planning on every request (figures in
-        docs/analytics-benchmark.md).
+        ``generic_plan``: run it with ``plan_cache_mode=force_generic_plan`` (:class:`PlanModes`).
+        Once psycopg has prepared the statement on a connection (its fifth execution there),
+        PostgreSQL plans it once and prunes the day partitions at executor start instead of
+        planning on every request (figures in docs/analytics-benchmark.md).
         """
         with translated(self._timeout_ms):
             async with self.reads.connection() as conn:
-                if not generic_plan:
-                    cur = await conn.execute(query(name), params)
-                    return await cur.fetchone()
-                try:
-                    async with conn.pipeline():
-                        await conn.execute(_GENERIC_PLAN)
-                        cur = await conn.execute(query(name), params)
-                        await conn.execute(_SESSION_PLAN)
-                except BaseException:
-                    with contextlib.suppress(psycopg.Error):
-                        await conn.execute(_SESSION_PLAN)
-                    raise
+                cur = await self._plans.run(conn, query(name), params, generic=generic_plan)
                 return await cur.fetchone()
 
     @contextlib.asynccontextmanager
     async def reader_connection(self) -> AsyncIterator[AsyncConnection[DictRow]]:
-        """A read-only connection, for work that takes more than one query."""
+        """A read-only connection, for work that takes more than one query (custom plans)."""
         with translated(self._timeout_ms):
             async with self.reads.connection() as conn:
+                await self._plans.custom(conn)
                 yield conn
 
     @contextlib.asynccontextmanager

@@ -4,11 +4,14 @@ every other query of the session keeps custom plans; answers stay exact."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any, cast
 
 import psycopg
 import pytest
+from psycopg.rows import dict_row
 
 from analytics_api.app import create_app
+from analytics_api.db import PlanModes
 from analytics_api.deps import AppContext
 
 from .support import BASE, Clock, Database, Dataset, serve, settings_for
@@ -53,3 +56,64 @@ async def test_performance_runs_on_a_generic_plan_and_the_session_stays_custom(
         assert mode is not None
         assert same == pid  # the same session, still usable
         assert mode["plan_cache_mode"] == "force_custom_plan"
+
+
+class Counting:
+    """A real connection whose statements are counted (what PlanModes sends)."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
+        self.conn = conn
+        self.sent: list[str] = []
+
+    async def execute(self, statement: Any, params: Any = None) -> Any:
+        self.sent.append("query" if params is not None else str(statement))
+        return await self.conn.execute(statement, params)
+
+    def pipeline(self) -> Any:
+        return self.conn.pipeline()
+
+
+async def test_a_session_stays_on_the_plans_of_its_last_query_and_resets_after_a_failure(
+    main_db: Database,
+) -> None:
+    modes = PlanModes()
+    mode = "SELECT current_setting('plan_cache_mode') AS mode, %(x)s::int AS x"
+    async with await psycopg.AsyncConnection.connect(
+        main_db.reader, autocommit=True, row_factory=dict_row, options="-c plan_cache_mode=force_custom_plan"
+    ) as real:
+        conn = Counting(real)
+        ran: list[tuple[bool, str]] = []
+        for generic in (True, True, True, False, False, True):
+            cur = await modes.run(cast(Any, conn), mode, {"x": 1}, generic=generic)
+            ran.append((generic, (await cur.fetchone() or {})["mode"]))
+        assert ran == [
+            (g, "force_generic_plan" if g else "force_custom_plan")
+            for g in (True, True, True, False, False, True)
+        ]
+        # a SET only where the mode changes: three generic in a row cost one
+        assert conn.sent == [
+            "SET plan_cache_mode = force_generic_plan",
+            "query",
+            "query",
+            "query",
+            "RESET plan_cache_mode",
+            "query",
+            "query",
+            "SET plan_cache_mode = force_generic_plan",
+            "query",
+        ]
+        conn.sent.clear()
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            await modes.run(cast(Any, conn), "SELECT 1 / 0 AS x, %(x)s::int", {"x": 1}, generic=False)
+        cur = await modes.run(cast(Any, conn), mode, {"x": 1}, generic=True)  # unknown: set again
+        assert (await cur.fetchone() or {})["mode"] == "force_generic_plan"
+        await modes.custom(cast(Any, conn))  # before a connection is handed out
+        cur = await real.execute("SHOW plan_cache_mode")
+        assert (await cur.fetchone() or {})["plan_cache_mode"] == "force_custom_plan"
+        assert conn.sent == [
+            "RESET plan_cache_mode",
+            "query",
+            "SET plan_cache_mode = force_generic_plan",
+            "query",
+            "RESET plan_cache_mode",
+        ]
