@@ -101,11 +101,12 @@ async def _move_horizon(write: Conn, horizon: datetime) -> datetime | None:
         async with write.transaction():
             await write.execute(f"SET LOCAL lock_timeout = '{HORIZON_LOCK_TIMEOUT}'")
             await write.execute(query("fleet_answer_horizon_lock"))
-            await write.execute(query("fleet_answer_horizon"), {"horizon": horizon})
+            moved: datetime | None = await _one(write, "fleet_answer_horizon", {"horizon": horizon})
     except psycopg.errors.LockNotAvailable:
         log.warning("stored fleet answers: a transaction holds the horizon back; next check")
-    moved: datetime | None = await _one(write, "fleet_answer_horizon_now", {})
-    return moved
+        return current
+    # not moved: another job moved it past ``horizon`` meanwhile
+    return moved if moved is not None else await _one(write, "fleet_answer_horizon_now", {})
 
 
 async def compute_and_store(read: Conn, write: Conn, window: Window, threshold: float) -> int:

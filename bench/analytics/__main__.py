@@ -98,6 +98,7 @@ from bench.analytics.report import (
     verdicts,
 )
 from common.tokens import Scope, issue
+from consumer.retention_job import RetentionSettings
 from devstack.postgres import PostgresServer
 from devstack.stack import free_port
 from energy_ingest.logins import ServiceRole, ensure_login
@@ -204,9 +205,6 @@ def say(message: str) -> None:
     print(f"[{datetime.now(UTC):%H:%M:%S}] {message}", flush=True)
 
 
-STORED_LENGTHS_H = (24, 25, 168, 169)
-
-
 async def _refresh(url: str, plan: StorePlan) -> StoreReport:
     async with (
         await psycopg.AsyncConnection.connect(url, autocommit=True) as read,
@@ -244,11 +242,14 @@ class Bench:
         if not self.opts.stored_answers:
             say("stored fleet answers: none (--no-stored-answers)")
             return "Stored fleet answers: none (`--no-stored-answers`): every fleet window by the live query."
-        plan = StorePlan(days=days, lengths_h=STORED_LENGTHS_H, grace_s=3600, budget_s=1e9, threshold=0.85)
-        say(f"stored fleet answers: the job's windows of {days} day(s), lengths {STORED_LENGTHS_H} h")
+        job = RetentionSettings(
+            database_url=self.pg.database_url, fleet_answer_days=days, fleet_answer_budget_s=1e9
+        )
+        plan = job.store_plan()  # the job's lengths, grace and threshold
+        say(f"stored fleet answers: the job's windows of {days} day(s), lengths {plan.lengths_h} h")
         report = asyncio.run(_refresh(self.pg.database_url, plan))
         text = (
-            f"Stored fleet answers: {report.computed} windows ({', '.join(map(str, STORED_LENGTHS_H))} h, "
+            f"Stored fleet answers: {report.computed} windows ({', '.join(map(str, plan.lengths_h))} h, "
             f"ending at each hour of the history) computed in {report.seconds:.0f} s before the requests, "
             "as the retention job keeps them (FLEET_ANSWER_* defaults)."
         )
