@@ -15,10 +15,13 @@ given up) with nothing else in flight, as before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
 from enum import Enum
+
+from aiokafka.errors import KafkaConnectionError
 
 from consumer import metrics
 from consumer.backoff import Backoff
@@ -109,16 +112,33 @@ class Worker:
 
     async def _start(self) -> bool:
         """Start the Kafka client (it waits for the group's first assignment) unless a stop
-        comes first."""
-        starting = asyncio.ensure_future(self._consumer.start())
-        stopping = asyncio.ensure_future(self._stop.wait())
-        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        stopping.cancel()
-        if starting.done():
-            starting.result()
+        comes first.
+
+        A broker that cannot be reached yet (started before Kafka, or Kafka restarting) is
+        tried again with back-off rather than ending the process: readings wait in Kafka.
+        """
+        backoff = Backoff(self._s.retry_initial_s, self._s.retry_max_s)
+        while not self._stop.is_set():
+            starting = asyncio.ensure_future(self._consumer.start())
+            stopping = asyncio.ensure_future(self._stop.wait())
+            await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not starting.done():
+                starting.cancel()
+                await asyncio.wait({starting})
+                return False
+            try:
+                starting.result()
+            except KafkaConnectionError as exc:
+                delay = backoff.next_delay()
+                log.warning(
+                    "kafka unreachable at start, retrying",
+                    extra={"error": str(exc), "retry_in_s": round(delay, 2)},
+                )
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+                continue
             return True
-        starting.cancel()
-        await asyncio.wait({starting})
         return False
 
     async def _idle(self, seconds: float) -> None:

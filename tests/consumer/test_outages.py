@@ -95,3 +95,24 @@ def test_sigterm_and_start_while_postgres_is_down(
     row = settle("3b SIGTERM+start, DB down", fleet, load, prefix, time.monotonic() - started)
     row.note = f"stop took {took:.1f}s with the database away; the new replica waited, then caught up"
     record.append(row)
+
+
+def test_start_while_kafka_is_down(
+    fleet: Fleet, start_load: LoadStarter, stack_restored: Stack, record: list[Tally]
+) -> None:
+    prefix = unique("ks")
+    stack_restored.kafka.stop()
+    c1 = fleet.start("c1")  # a replica started before the broker is up waits for it
+    until(lambda: "kafka unreachable at start, retrying" in c1.tail(200), 30, "c1 retries the broker")
+    time.sleep(3)
+    assert c1.alive(), c1.tail()
+    stack_restored.kafka.start()
+    started = time.monotonic()
+    load = start_load(prefix, devices=25, minutes=20, pace_s=0.25)
+    with fleet.db() as db:
+        until(lambda: stored_count(db, prefix) >= 100, 90, "readings stored once the broker is back")
+        wait_stored(db, prefix, load.acked())
+    assert c1.alive(), c1.tail()
+    row = settle("4b start, Kafka down", fleet, load, prefix, time.monotonic() - started)
+    row.note = "the replica started with the broker away, retried it, then stored every reading"
+    record.append(row)
