@@ -29,6 +29,7 @@ from simulator.fleet import FleetSpec
 SERVICE_KNOBS = (
     "BATCH_MAX_RECORDS",
     "BATCH_MAX_WAIT_MS",
+    "BATCH_QUIET_MS",
     "KAFKA_LINGER_MS",
     "KAFKA_MAX_BATCH_BYTES",
     "MAX_IN_FLIGHT_RECORDS",

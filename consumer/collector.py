@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Mapping
 from types import MappingProxyType
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
@@ -28,9 +29,11 @@ from schemas import KafkaDecoder
 
 log = logging.getLogger(__name__)
 
+IDLE_POLL_MS = 100  # with nothing read yet: one poll this long, then back to the worker
+
 
 class Collector:
-    """Builds batches of up to ``batch_max_records``, waiting at most ``batch_max_wait_ms``."""
+    """Builds batches of up to ``batch_max_records``, closed by :meth:`collect`'s rule."""
 
     def __init__(
         self,
@@ -45,29 +48,45 @@ class Collector:
         self._retention = retention
         self._max_records = settings.batch_max_records
         self._max_wait_s = settings.batch_max_wait_ms / 1000
+        self._quiet_ms = settings.batch_quiet_ms
         self._stop = stop
         self._decode = KafkaDecoder(settings)
 
-    async def collect(self, after: Batch | None = None) -> Batch | None:
+    async def collect(
+        self, after: Batch | None = None, writing: asyncio.Future[Any] | None = None
+    ) -> Batch | None:
         """A decoded batch (maybe empty), or None when the assignment changed meanwhile.
 
-        ``after`` is a batch still being written: this one continues where it ends, and
-        is only valid if it commits (the worker abandons this one otherwise).
+        ``after`` is a batch still being written (``writing`` its write): this one continues
+        where it ends, and is only valid if it commits (the worker abandons this one
+        otherwise).
+
+        A batch closes when it is full; otherwise only while no write is in flight (a batch
+        closed earlier would only wait for it), and then when Kafka has had nothing more for
+        ``batch_quiet_ms`` (a request's records have all arrived) or ``batch_max_wait_ms``
+        after its first message (records keep coming). With nothing to read, an empty batch
+        comes back after one idle poll, so that the worker can look at its partitions.
         """
         self._resume_ready()
         generation = self._own.generation
         batch = Batch(generation=generation)
         base = after.next_offsets if after is not None else {}
-        deadline = time.monotonic() + self._max_wait_s
+        deadline = 0.0  # set by the batch's first message
         oldest = self._retention.oldest_day()
         while batch.messages < self._max_records and not self._stop.is_set():
-            remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
-            timeout_ms = remaining_ms if batch.messages else max(remaining_ms, 100)
+            if not batch.messages:
+                timeout_ms = IDLE_POLL_MS
+            elif writing is not None and not writing.done():
+                timeout_ms = self._quiet_ms  # look at the write again this often
+            else:
+                left_ms = max(0, int((deadline - time.monotonic()) * 1000))
+                timeout_ms = min(left_ms, self._quiet_ms)
             data = await poll(self._consumer, timeout_ms, self._max_records - batch.messages)
             if self._own.generation != generation:
                 self.abandon(batch, "rebalance")
                 self._unread(data)
                 return None
+            had = batch.messages
             for tp, records in data.items():
                 if not records or not self._own.ready(tp):
                     continue  # a pending partition is sought again before it is read
@@ -80,8 +99,14 @@ class Collector:
                     batch.expected.setdefault(tp, base.get(tp, self._own.expected[tp]))
                     add_records(batch, kept, oldest, self._decode)
                     batch.next_offsets[tp] = kept[-1].offset + 1
-            if remaining_ms == 0 or (not data and batch.messages):
-                break
+            if not batch.messages:
+                break  # an idle poll: nothing to write
+            if not had:
+                deadline = time.monotonic() + self._max_wait_s
+            if writing is not None and not writing.done():
+                continue  # the write in flight sets the pace: keep filling this batch
+            if batch.messages == had or time.monotonic() >= deadline:
+                break  # quiet for batch_quiet_ms, or batch_max_wait_ms since the first message
         return batch
 
     def abandon(self, batch: Batch, why: str) -> None:

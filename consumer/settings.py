@@ -49,6 +49,13 @@ class ConsumerSettings(KafkaClientSettings, TimeRules):
         description="longest wait to fill a batch: the floor of ingest-to-visible latency at low "
         "rates (docs/performance.md: 200 -> 100 ms took p99 at 10,000 readings/s from 321 to 221 ms)",
     )
+    batch_quiet_ms: int = Field(
+        10,
+        ge=1,
+        validation_alias="BATCH_QUIET_MS",
+        description="with no write in flight, a batch closes once Kafka has had nothing more for "
+        "this long: a request's records have arrived, waiting on only adds latency",
+    )
     session_timeout_ms: int = Field(10_000, ge=1000, validation_alias="KAFKA_SESSION_TIMEOUT_MS")
     heartbeat_interval_ms: int = Field(3_000, ge=100, validation_alias="KAFKA_HEARTBEAT_INTERVAL_MS")
     max_poll_interval_ms: int = Field(300_000, ge=1000, validation_alias="KAFKA_MAX_POLL_INTERVAL_MS")

@@ -97,7 +97,8 @@ class Worker:
                     await self._seek_pending()
                     continue
                 # Decode the next batch while PostgreSQL stores the previous one.
-                batch = await self._collector.collect(after=self._writing[0] if self._writing else None)
+                after, writing = self._writing or (None, None)
+                batch = await self._collector.collect(after, writing)
                 if await self._settle(batch) and batch is not None and batch.messages:
                     self._guard.check(batch)
                     self._writing = (batch, asyncio.ensure_future(self._attempt(batch)))
