@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import signal
 
 from prometheus_client import start_http_server
 
+from common import gctune
 from common.logs import configure
 from consumer import logthrottle
 from consumer.errors import FatalError
@@ -16,12 +16,6 @@ from consumer.settings import ConsumerSettings
 from consumer.worker import Worker
 
 log = logging.getLogger(__name__)
-
-# The cyclic garbage collector's thresholds for this process. A batch holds tens of
-# thousands of validated messages and row tuples, none of them in a reference cycle; at
-# the default (700, 10, 10) the collector ran every 700 allocations and its full passes
-# walked every live object, the batch being built and the one being written included.
-GC_THRESHOLDS = (50_000, 20, 100)
 
 
 async def serve(settings: ConsumerSettings) -> None:
@@ -44,8 +38,7 @@ async def serve(settings: ConsumerSettings) -> None:
 
 def run(settings: ConsumerSettings) -> int:
     """Blocking entry point; returns the process exit code."""
-    gc.freeze()  # what start-up created (modules, settings, schemas) is never garbage
-    gc.set_threshold(*GC_THRESHOLDS)
+    gctune.tune()  # a batch holds tens of thousands of objects, none of them in a cycle
     try:
         asyncio.run(serve(settings))
     except FatalError as exc:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from fastapi import FastAPI
 
+from common import gctune
 from common.logs import configure
 from common.serve import serve
 from ingest_gateway.app import create_app
@@ -17,7 +18,9 @@ def app_factory() -> FastAPI:
     """Build the app from the environment (uvicorn ``--factory``)."""
     settings = GatewaySettings()
     configure("gateway", settings.log_level)
-    return create_app(settings)
+    app = create_app(settings)
+    gctune.tune()  # in each worker: its start-up objects are never garbage
+    return app
 
 
 def run(settings: GatewaySettings, workers: int = 1) -> None:
