@@ -276,20 +276,23 @@ class BatchWriter:
         return inserted
 
     async def _store_offsets(self, cur: Cursor, batch: Batch) -> None:
-        stale: list[TopicPartition] = []
-        for tp, next_offset in sorted(batch.next_offsets.items()):
-            await cur.execute(
-                query("store_offset"),
-                {
-                    "group_id": self._group_id,
-                    "topic": tp.topic,
-                    "partition": tp.partition,
-                    "next_offset": next_offset,
-                    "expected": batch.expected.get(tp),
-                },
-            )
-            if await cur.fetchone() is None:
-                stale.append(tp)
+        """Every partition's offset in one statement (``store_offsets.sql``); a partition whose
+        stored offset another owner moved meanwhile makes the batch stale."""
+        tps = sorted(batch.next_offsets)
+        if not tps:
+            return
+        await cur.execute(
+            query("store_offsets"),
+            {
+                "group_id": self._group_id,
+                "topics": [tp.topic for tp in tps],
+                "partitions": [tp.partition for tp in tps],
+                "next_offsets": [batch.next_offsets[tp] for tp in tps],
+                "expected": [batch.expected.get(tp) for tp in tps],
+            },
+        )
+        moved = {TopicPartition(str(topic), int(str(partition))) for topic, partition in await cur.fetchall()}
+        stale = [tp for tp in tps if tp not in moved]
         if stale:
             actual = await self._read_offsets(cur, set(stale))
             raise FencedError(
