@@ -5,7 +5,7 @@ row tuples), none of them in a reference cycle: reference counting frees them. A
 default thresholds (700, 10, 10) the collector ran every 700 allocations, and its full
 passes walked every live object, start-up's modules and schemas included: in the gateway,
 a pass took up to 60-70 ms in the middle of a request of 2,000 readings
-(docs/performance.md, "Garbage collection in the gateway").
+(docs/performance.md, "Issue 15, fourth round").
 """
 
 from __future__ import annotations

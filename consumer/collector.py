@@ -73,10 +73,14 @@ class Collector:
         base = after.next_offsets if after is not None else {}
         deadline = 0.0  # set by the batch's first message
         oldest = self._retention.oldest_day()
+
+        def write_in_flight() -> bool:
+            return writing is not None and not writing.done()
+
         while batch.messages < self._max_records and not self._stop.is_set():
             if not batch.messages:
                 timeout_ms = IDLE_POLL_MS
-            elif writing is not None and not writing.done():
+            elif write_in_flight():
                 timeout_ms = self._quiet_ms  # look at the write again this often
             else:
                 left_ms = max(0, int((deadline - time.monotonic()) * 1000))
@@ -103,7 +107,7 @@ class Collector:
                 break  # an idle poll: nothing to write
             if not had:
                 deadline = time.monotonic() + self._max_wait_s
-            if writing is not None and not writing.done():
+            if write_in_flight():
                 continue  # the write in flight sets the pace: keep filling this batch
             if batch.messages == had or time.monotonic() >= deadline:
                 break  # quiet for batch_quiet_ms, or batch_max_wait_ms since the first message

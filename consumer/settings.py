@@ -46,8 +46,8 @@ class ConsumerSettings(KafkaClientSettings, TimeRules):
         100,
         ge=0,
         validation_alias="BATCH_MAX_WAIT_MS",
-        description="longest wait to fill a batch: the floor of ingest-to-visible latency at low "
-        "rates (docs/performance.md: 200 -> 100 ms took p99 at 10,000 readings/s from 321 to 221 ms)",
+        description="with no write in flight, a batch that keeps receiving records closes this "
+        'long after its first message (docs/performance.md, "Issue 15, fourth round")',
     )
     batch_quiet_ms: int = Field(
         10,

@@ -134,7 +134,7 @@ class Worker:
                 delay = backoff.next_delay()
                 log.warning(
                     "kafka unreachable at start, retrying",
-                    extra={"error": str(exc), "retry_in_s": round(delay, 2)},
+                    extra={"error": str(exc), "attempt": backoff.attempts, "delay_s": round(delay, 2)},
                 )
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stop.wait(), delay)

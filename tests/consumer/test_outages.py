@@ -103,8 +103,11 @@ def test_start_while_kafka_is_down(
     prefix = unique("ks")
     stack_restored.kafka.stop()
     c1 = fleet.start("c1")  # a replica started before the broker is up waits for it
-    until(lambda: "kafka unreachable at start, retrying" in c1.tail(200), 30, "c1 retries the broker")
-    time.sleep(3)
+
+    def retries() -> int:
+        return c1.tail(200).count("kafka unreachable at start, retrying")
+
+    until(lambda: retries() >= 3, 30, "c1 retries the broker, again and again")
     assert c1.alive(), c1.tail()
     stack_restored.kafka.start()
     started = time.monotonic()
