@@ -7,8 +7,6 @@ import asyncio
 import contextlib
 import itertools
 import json
-import random
-import threading
 import time
 from collections import Counter
 from collections.abc import Mapping
@@ -31,27 +29,6 @@ class TimedLoad(Load):
     """A :class:`Load` that also notes when each post was acknowledged (monotonic s)."""
 
     acked_at: list[float] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        super().__post_init__()
-        self._finish = threading.Event()
-
-    def finish(self) -> None:
-        """Post no new minute once the post under way is acknowledged (``wait()`` then returns)."""
-        self._finish.set()
-
-    def _run(self) -> None:
-        rng = random.Random(self.seed)
-        with httpx.Client(
-            base_url=self.gateway_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=15
-        ) as client:
-            for minute in range(self.minutes):
-                if self._finish.is_set():
-                    return
-                started = time.monotonic()
-                if not self.post(client, self.readings(minute, rng)):
-                    return
-                self._stop.wait(max(0.0, self.pace_s - (time.monotonic() - started)))
 
     def post(self, client: httpx.Client, body: list[dict[str, Any]]) -> bool:
         ok = super().post(client, body)

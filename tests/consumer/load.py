@@ -87,6 +87,7 @@ class Load:
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name=f"load-{self.prefix}", daemon=True)
         self._stop = threading.Event()
+        self._finish = threading.Event()
         self._retries = 0
 
     @property
@@ -137,6 +138,13 @@ class Load:
         self._forget()
         self.healthy()
 
+    def finish(self) -> None:
+        """Post no new minute once the post under way is acknowledged (``wait()`` then returns).
+
+        A test whose phases wait for more readings starts a load long enough to outlast them
+        however slow the machine, and finishes it once they are done."""
+        self._finish.set()
+
     def abort(self) -> None:
         self._stop.set()
         self._thread.join(30)
@@ -151,6 +159,8 @@ class Load:
             base_url=self.gateway_url, headers={"Authorization": f"Bearer {self.token}"}, timeout=15
         ) as client:
             for minute in range(self.minutes):
+                if self._finish.is_set():
+                    return
                 started = time.monotonic()
                 if not self.post(client, self.readings(minute, rng)):
                     return

@@ -20,7 +20,7 @@ def progress(fleet: Fleet, prefix: str, more: int, what: str) -> None:
 
 def test_kill_9_mid_batch_several_times(fleet: Fleet, start_load: LoadStarter, record: list[Tally]) -> None:
     prefix = unique("k9")
-    load = start_load(prefix, devices=50, minutes=400, pace_s=0.3)  # outlasts the kills; stopped after
+    load = start_load(prefix, devices=50, minutes=400, pace_s=0.3)  # outlasts the kills; finished after
     fleet.start("c1")
     recoveries, mid_batch = [], 0
     for round_ in range(3):
@@ -32,7 +32,7 @@ def test_kill_9_mid_batch_several_times(fleet: Fleet, start_load: LoadStarter, r
         target = load.acked()
         with fleet.db() as db:
             recoveries.append(wait_stored(db, prefix, target))
-    load.abort()
+    load.finish()
     assert mid_batch >= 2, "the kills should land inside a batch transaction"
     fleet.assert_alive()
     row = settle("1 kill -9 x3 mid-batch", fleet, load, prefix, max(recoveries))
@@ -44,7 +44,7 @@ def test_kill_9_mid_batch_several_times(fleet: Fleet, start_load: LoadStarter, r
 
 def test_scale_1_to_3_to_1_under_load(fleet: Fleet, start_load: LoadStarter, record: list[Tally]) -> None:
     prefix = unique("sc")
-    load = start_load(prefix, devices=50, minutes=400, pace_s=0.3)  # outlasts the scaling; stopped after
+    load = start_load(prefix, devices=50, minutes=400, pace_s=0.3)  # outlasts the scaling; finished after
     fleet.start("c1")
     progress(fleet, prefix, 300, "c1 alone stores readings")
     for name in ("c2", "c3"):
@@ -68,7 +68,7 @@ def test_scale_1_to_3_to_1_under_load(fleet: Fleet, start_load: LoadStarter, rec
     with fleet.db() as db:
         wait_stored(db, prefix, load.acked())
     recovery = time.monotonic() - started
-    load.abort()
+    load.finish()
     fleet.assert_alive()
     row = settle("2 scale 1->3->1", fleet, load, prefix, recovery)
     row.note = f"partitions while 3: {shares}; recovery: scale-down to c1 owning all and caught up"

@@ -15,7 +15,7 @@ def test_postgres_restart_under_load(
     fleet: Fleet, start_load: LoadStarter, stack_restored: Stack, record: list[Tally]
 ) -> None:
     prefix = unique("pg")
-    load = start_load(prefix, devices=50, minutes=400, pace_s=0.3)  # outlasts the outage; stopped after
+    load = start_load(prefix, devices=50, minutes=400, pace_s=0.3)  # outlasts the outage; finished after
     c1 = fleet.start("c1")
     pid = c1.pid
     fleet.wait_metrics("c1")
@@ -32,7 +32,7 @@ def test_postgres_restart_under_load(
     with fleet.db() as db:
         wait_stored(db, prefix, target)
     recovery = time.monotonic() - started
-    load.abort()
+    load.finish()
     assert fleet.metric("c1", "consumer_paused") == 0
     fleet.assert_alive()
     assert c1.alive(), c1.tail()
@@ -47,7 +47,7 @@ def test_kafka_broker_restart_under_load(
     fleet: Fleet, start_load: LoadStarter, stack_restored: Stack, record: list[Tally]
 ) -> None:
     prefix = unique("kb")
-    load = start_load(prefix, devices=50, minutes=400, pace_s=0.3)  # outlasts the outage; stopped after
+    load = start_load(prefix, devices=50, minutes=400, pace_s=0.3)  # outlasts the outage; finished after
     c1 = fleet.start("c1")
     with fleet.db() as db:
         until(lambda: stored_count(db, prefix) >= 600, 60, "readings stored before the outage")
@@ -62,7 +62,7 @@ def test_kafka_broker_restart_under_load(
         wait_stored(db, prefix, load.acked())
     recovery = time.monotonic() - started
     outage = started - down_at
-    load.abort()
+    load.finish()
     assert c1.alive(), c1.tail()
     row = settle("4 Kafka broker restart", fleet, load, prefix, recovery)
     row.note = f"broker killed, down {outage:.0f}s; {load.retries} device retries (503 or no answer)"

@@ -23,8 +23,7 @@ def test_stale_consumer_commits_nothing_after_takeover(
     fleet: Fleet, start_load: LoadStarter, record: list[Tally]
 ) -> None:
     prefix = unique("st")
-    # Long enough to outlast every phase below however slow the machine (the freeze may
-    # take several tries); it is stopped once c1 has dropped its batch.
+    # Outlasts every phase below (the freeze may take several tries); finished after them.
     load = start_load(prefix, devices=50, minutes=400, pace_s=0.3)
     everything = len(fleet.start_offsets)
     for name in ("c1", "c2"):
@@ -53,7 +52,7 @@ def test_stale_consumer_commits_nothing_after_takeover(
         return fleet.metric("c1", "consumer_abandoned_batches_total")
 
     until(lambda: stale_batch_dropped() >= 1, 30, "c1 drops its stale batch")
-    load.abort()  # every post it acknowledged is still counted by settle()
+    load.finish()
     fenced = fleet.metric("c1", "consumer_fenced_batches_total")
     why = {
         w: fleet.metric("c1", "consumer_abandoned_batches_total", {"why": w}) for w in ("fenced", "rebalance")
