@@ -49,6 +49,7 @@ def measure_naive(
         ["bench", "--serve-naive", str(port)],
         env | {"NAIVE_POOL_SIZE": str(config.concurrency)},
         sink=sink,
+        die_with_parent=True,
     ).start()
     try:
         wait_http(f"http://127.0.0.1:{port}/healthz", 60, server)

@@ -51,12 +51,13 @@ class PipelineServices:
 
     def start(self) -> None:
         """Start everything and wait for the gateway to reach Kafka."""
-        gateway = ServiceProcess("gateway", ["gateway"], self.env, sink=self.sink).start()
-        self.procs.append(gateway)
+        gateway = ServiceProcess("gateway", ["gateway"], self.env, sink=self.sink, die_with_parent=True)
+        self.procs.append(gateway.start())
         for i in range(1, self.consumers + 1):
             name = f"consumer-{i}"
             env = self.env | {"CONSUMER_INSTANCE_ID": name}
-            self.procs.append(ServiceProcess(name, ["consumer"], env, sink=self.sink).start())
+            consumer = ServiceProcess(name, ["consumer"], env, sink=self.sink, die_with_parent=True)
+            self.procs.append(consumer.start())
         wait_http(f"{self.gateway_url}/readyz", 90, gateway)
         for proc in self.procs:
             self.memory.track(proc.name, proc.pid)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import argparse
 import shlex
+import signal
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import TYPE_CHECKING
 
 from bench.config import MODES, QUICK, BenchConfig, config_from_args
@@ -86,12 +88,23 @@ def _project_root() -> Path:
     return here if (here / "pyproject.toml").exists() else Path.cwd()
 
 
+def _unwind_on(signum: int, _frame: FrameType | None) -> None:
+    """SIGTERM or SIGHUP (``timeout``, a job runner, a closed terminal) unwinds like Ctrl-C:
+    the ``finally`` blocks stop the services, Kafka and PostgreSQL and remove the data
+    folder. A second signal is ignored so that it cannot cut that shutdown short."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_IGN)
+    raise SystemExit(128 + signum)
+
+
 def main(args: argparse.Namespace) -> int:
     """Run the benchmark and write its report."""
     if args.serve_naive is not None:
         from bench.naive import serve
 
         return serve(args.serve_naive)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _unwind_on)
     from bench.machine import load_average
     from bench.progress import say
     from bench.results import BenchResult
