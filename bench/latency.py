@@ -9,6 +9,7 @@ could first see it. Both clocks are this machine's.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from bench.config import BenchConfig
@@ -17,6 +18,7 @@ from bench.pipeline import PipelineServices
 from bench.progress import say
 from bench.stats import LatencyPoint, latency_point
 from bench.workload import Workload
+from bench.writer_load import writer_load
 from simulator.fleet import FleetSpec
 
 
@@ -45,13 +47,17 @@ def measure_point(
     )
     db.ensure_days(set(workload.days))
     db.truncate()
+    before = services.writer_totals()
     summary = services.post(workload.bodies(config.batch_size), config.concurrency, rate)
     db.wait_stored(workload.unique, config.drain_timeout_s, alive=services.alive)
+    load = writer_load(before, services.writer_totals(), services.consumers)
     point = latency_point(label, rate, summary.readings_per_s, db.visible_after_ms())
+    point = dataclasses.replace(point, writer=load)
+    busy = f", writers busy {load.busy:.0%} (mean batch {load.mean_batch:,.0f})" if load else ""
     say(
         f"latency at {label} ({rate:,.0f}/s target, {point.offered_rate:,.0f}/s offered, "
         f"{point.readings:,} readings): p50 {point.p50_ms:.0f} ms, p99 {point.p99_ms:.0f} ms, "
-        f"max {point.max_ms:.0f} ms"
+        f"max {point.max_ms:.0f} ms{busy}"
     )
     return point
 

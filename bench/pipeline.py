@@ -14,12 +14,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
+import httpx
+
 from bench.config import BenchConfig
 from bench.database import BenchDatabase
 from bench.memory import PeakMemory
 from bench.progress import say
 from bench.stats import ModeResult, RunFigure
 from bench.workload import Workload
+from bench.writer_load import WriterTotals, parse_totals
 from devstack import free_port
 from energy_ingest.procs import ServiceProcess, wait_http
 from simulator.fleet import FleetSpec
@@ -38,6 +41,7 @@ class PipelineServices:
     sink: IO[str]
     memory: PeakMemory
     procs: list[ServiceProcess] = field(default_factory=list)
+    metrics_urls: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         port = free_port()
@@ -55,12 +59,20 @@ class PipelineServices:
         self.procs.append(gateway.start())
         for i in range(1, self.consumers + 1):
             name = f"consumer-{i}"
-            env = self.env | {"CONSUMER_INSTANCE_ID": name}
+            metrics = free_port()
+            self.metrics_urls.append(f"http://127.0.0.1:{metrics}/metrics")
+            env = self.env | {"CONSUMER_INSTANCE_ID": name, "CONSUMER_METRICS_PORT": str(metrics)}
             consumer = ServiceProcess(name, ["consumer"], env, sink=self.sink, die_with_parent=True)
             self.procs.append(consumer.start())
         wait_http(f"{self.gateway_url}/readyz", 90, gateway)
         for proc in self.procs:
             self.memory.track(proc.name, proc.pid)
+
+    def writer_totals(self) -> WriterTotals:
+        """The consumers' batch counters now (:mod:`bench.writer_load`)."""
+        at = time.monotonic()
+        texts = [httpx.get(url, timeout=5).raise_for_status().text for url in self.metrics_urls]
+        return parse_totals(texts, at)
 
     def alive(self) -> bool:
         """Whether every service is still running."""

@@ -44,15 +44,21 @@ def ratio_lines(result: BenchResult) -> str:
 
 
 def latency_table(result: BenchResult) -> str:
-    """p50/p99/max ingest-to-visible latency at each offered load."""
+    """p50/p99/max ingest-to-visible latency at each offered load, and how busy the
+    consumers' writers were meanwhile (near 100 %: the writers are the limit there)."""
     lines = [
-        "| load | target readings/s | offered readings/s | readings | p50 ms | p99 ms | max ms |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| load | target readings/s | offered readings/s | readings | p50 ms | p99 ms | max ms "
+        "| writers busy | mean batch | mean write ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for p in result.latency:
+        w = p.writer
+        writer = (
+            f"{w.busy:.0%} | {_num(w.mean_batch)} | {_num(w.mean_write_ms)}" if w is not None else "- | - | -"
+        )
         lines.append(
             f"| {p.label} | {_num(p.target_rate)} | {_num(p.offered_rate)} | {p.readings:,} "
-            f"| {_num(p.p50_ms)} | {_num(p.p99_ms)} | {_num(p.max_ms)} |"
+            f"| {_num(p.p50_ms)} | {_num(p.p99_ms)} | {_num(p.max_ms)} | {writer} |"
         )
     return "\n".join(lines)
 

@@ -7,6 +7,8 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from bench.writer_load import WriterLoad
+
 
 def percentile(values: Sequence[float], q: float) -> float:
     """The ``q`` quantile (0..1) of ``values``, interpolating linearly between ranks.
@@ -82,6 +84,7 @@ class LatencyPoint:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    writer: WriterLoad | None = None  # how busy the consumers' writers were (bench.writer_load)
 
 
 def latency_point(
