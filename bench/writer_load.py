@@ -43,8 +43,6 @@ def parse_totals(texts: Iterable[str], at: float) -> WriterTotals:
     sums = {f"{SECONDS}_count": 0.0, f"{SECONDS}_sum": 0.0, f"{MESSAGES}_sum": 0.0}
     for text in texts:
         for family in text_string_to_metric_families(text):
-            if family.name not in (SECONDS, MESSAGES):
-                continue
             for sample in family.samples:
                 if sample.name in sums:
                     sums[sample.name] += sample.value

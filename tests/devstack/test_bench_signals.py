@@ -20,34 +20,8 @@ from pathlib import Path
 
 import pytest
 
-
-def _descendants(root: int) -> set[int]:
-    """Every live process below ``root``, from /proc's parent links."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if fields[0] != "Z":
-            parents[int(entry.name)] = int(fields[1])
-    found: set[int] = set()
-    frontier = {root}
-    while frontier:
-        frontier = {pid for pid, ppid in parents.items() if ppid in frontier} - found
-        found |= frontier
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
+from bench.memory import descendants
+from tests.support import process_alive
 
 
 def _cmdline(pid: int) -> str:
@@ -83,7 +57,7 @@ def test_sigterm_stops_every_process_the_bench_started_and_removes_its_folder(tm
         place = re.search(r"starting Kafka and PostgreSQL in (\S+)", text)
         assert place is not None, text[-2000:]
         data_dir = Path(place.group(1))
-        started = _descendants(proc.pid)
+        started = set(descendants(proc.pid)) - {proc.pid}
         names = " | ".join(_cmdline(pid) for pid in started)
         for part in ("java", "postgres", "energy_ingest.cli gateway", "energy_ingest.cli consumer"):
             assert part in names, f"{part!r} is not among the bench's processes: {names}"
@@ -92,9 +66,9 @@ def test_sigterm_stops_every_process_the_bench_started_and_removes_its_folder(tm
         assert proc.wait(90) == 128 + signal.SIGTERM
 
         deadline = time.monotonic() + 30
-        while any(_alive(pid) for pid in started) and time.monotonic() < deadline:
+        while any(process_alive(pid) for pid in started) and time.monotonic() < deadline:
             time.sleep(0.1)
-        left = {pid: _cmdline(pid) for pid in started if _alive(pid)}
+        left = {pid: _cmdline(pid) for pid in started if process_alive(pid)}
         assert left == {}, f"processes outlived the bench: {left}"
         assert not data_dir.exists(), f"the bench left its data folder {data_dir}"
         assert "stopping Kafka and PostgreSQL" in log.read_text(errors="replace")
@@ -102,5 +76,5 @@ def test_sigterm_stops_every_process_the_bench_started_and_removes_its_folder(tm
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
         for pid in started:
-            if _alive(pid):
+            if process_alive(pid):
                 os.kill(pid, signal.SIGKILL)

@@ -24,6 +24,7 @@ import pytest
 
 from devstack import free_port
 from devstack.ports import port_is_free
+from tests.support import process_alive
 
 
 def _pair() -> int:
@@ -81,19 +82,11 @@ class Dev:
         return f"http://127.0.0.1:{self.ports[name]}"
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def _wait_dead(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
-    while _alive(pid) and time.monotonic() < deadline:
+    while process_alive(pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    return not _alive(pid)
+    return not process_alive(pid)
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +123,7 @@ def test_a_killed_consumer_is_restarted_and_the_rest_keeps_running(dev: Dev) -> 
     text = dev.wait_for("consumer-1 restarted", 15, after=mark)
     assert "stopping everything" not in text
     assert dev.pid_of("consumer-1") != victim
-    assert _alive(dev.pid_of("consumer-1"))
+    assert process_alive(dev.pid_of("consumer-1"))
     assert dev.pid_of("gateway") == gateway, "the gateway was restarted too"
     assert httpx.get(f"{dev.url('gateway')}/healthz", timeout=5).status_code == 200
     assert httpx.get(f"{dev.url('analytics')}/healthz", timeout=5).status_code == 200
@@ -149,7 +142,9 @@ def test_a_second_dev_on_the_same_folder_is_refused(dev: Dev) -> None:
         "stop it first, or pass --dir"
     ]
     assert {name: dev.pid_of(name) for name in before} == before
-    assert all(_alive(pid) for pid in before.values()), "the second dev stopped the first one's services"
+    assert all(process_alive(pid) for pid in before.values()), (
+        "the second dev stopped the first one's services"
+    )
 
 
 def test_with_pg_replica_the_analytics_api_reads_the_standby(dev: Dev) -> None:

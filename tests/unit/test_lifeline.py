@@ -8,9 +8,9 @@ import socket
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from devstack.ports import port_holder, port_in_use_message, port_is_free
+from tests.support import process_alive
 
 # A "supervisor" that starts a "service" bound to it, prints the service's pid, then sleeps.
 SUPERVISOR = """
@@ -27,26 +27,18 @@ import time; time.sleep(600)
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
 def test_service_dies_when_its_supervisor_is_killed() -> None:
     sup = subprocess.Popen([sys.executable, "-c", SUPERVISOR, SERVICE], stdout=subprocess.PIPE, text=True)
     assert sup.stdout is not None
     child = int(sup.stdout.readline())
     time.sleep(1.0)  # let the child reach bind_to_parent
-    assert _alive(child)
+    assert process_alive(child)
     sup.send_signal(signal.SIGKILL)
     sup.wait(5)
     deadline = time.monotonic() + 5
-    while _alive(child) and time.monotonic() < deadline:
+    while process_alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
-    alive = _alive(child)
+    alive = process_alive(child)
     if alive:
         os.kill(child, signal.SIGKILL)
     assert not alive, "the service outlived its SIGKILLed supervisor"
