@@ -2,7 +2,7 @@
 
 Starts its own Kafka + PostgreSQL (devstack, in a temporary folder), one gateway process
 (one worker, authentication on, default limits), and drives it from a separate load
-process (aiohttp, N concurrent keep-alive connections) in two scenarios:
+process (bench.http_client, N concurrent keep-alive connections) in two scenarios:
 
 - ``single``: one reading per request;
 - ``batch``: 1,000 readings per request (JSON array).
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 SCENARIOS = {"single": 1, "batch": 1000}
+WARMUP_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -99,31 +100,38 @@ def request_bodies(size: int, count: int, devices: int) -> list[bytes]:
 async def _load(
     url: str, token: str, size: int, seconds: float, concurrency: int, warmup: float, gateway_pid: int
 ) -> dict[str, Any]:
-    import aiohttp
-
+    from bench.http_client import LeanClient, ProtocolError, render_post
     from energy_ingest.procs import cpu_seconds
 
-    bodies = request_bodies(size, 4000 if size == 1 else 40, 20_000)
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    requests = [
+        render_post(url, "/v1/ingest", headers, body)
+        for body in request_bodies(size, 4000 if size == 1 else 40, 20_000)
+    ]
     latencies: list[float] = []
     statuses: dict[str, int] = {}
     counter = 0
     start = time.perf_counter()
     measure_from, stop_at = start + warmup, start + warmup + seconds
 
-    async def worker(session: aiohttp.ClientSession) -> None:
+    async def worker() -> None:
         nonlocal counter
-        while (now := time.perf_counter()) < stop_at:
-            body = bodies[counter % len(bodies)]
-            counter += 1
-            async with session.post(f"{url}/v1/ingest", data=body, headers=headers) as resp:
-                await resp.read()
-            if now >= measure_from:
-                latencies.append(time.perf_counter() - now)
-                statuses[str(resp.status)] = statuses.get(str(resp.status), 0) + 1
-
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    timeout = aiohttp.ClientTimeout(total=30)
+        client = LeanClient(url)
+        try:
+            while (now := time.perf_counter()) < stop_at:
+                request = requests[counter % len(requests)]
+                counter += 1
+                try:
+                    async with asyncio.timeout(30):
+                        status, _ = await client.send(request)
+                    outcome = str(status)
+                except (ProtocolError, OSError, TimeoutError) as exc:
+                    outcome = type(exc).__name__
+                if now >= measure_from:
+                    latencies.append(time.perf_counter() - now)
+                    statuses[outcome] = statuses.get(outcome, 0) + 1
+        finally:
+            client.close()
 
     load_cpu_start = 0.0
 
@@ -133,10 +141,9 @@ async def _load(
         load_cpu_start = cpu_seconds(os.getpid())
         return cpu_seconds(gateway_pid)
 
-    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        _, cpu_start = await asyncio.gather(
-            asyncio.gather(*(worker(session) for _ in range(concurrency))), cpu_at_start()
-        )
+    _, cpu_start = await asyncio.gather(
+        asyncio.gather(*(worker() for _ in range(concurrency))), cpu_at_start()
+    )
     gateway_cpu = cpu_seconds(gateway_pid) - cpu_start
     load_cpu = cpu_seconds(os.getpid()) - load_cpu_start
     elapsed = time.perf_counter() - measure_from
@@ -168,7 +175,10 @@ def _run_scenario(url: str, token: str, name: str, pid: int, args: argparse.Name
     concurrency = args.single_concurrency if name == "single" else args.batch_concurrency
     size, seconds = str(SCENARIOS[name]), str(args.seconds)
     cmd = [sys.executable, __file__, "_load", url, token, size, seconds, str(concurrency), str(pid)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=args.seconds + 60, check=False)
+    cmd.append(str(args.warmup))
+    done = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=args.seconds + args.warmup + 60, check=False
+    )
     if done.returncode != 0:
         raise RuntimeError(f"load process failed:\n{done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout)
@@ -201,7 +211,7 @@ def _bench_config(
     return rows
 
 
-def _print_table(rows: list[dict[str, Any]], seconds: float) -> None:
+def _print_table(rows: list[dict[str, Any]], seconds: float, warmup: float) -> None:
     head = (
         f"{'producer config':34} {'scenario':8} {'conc':>4} {'requests':>9} {'req/s':>8} {'readings/s':>11} "
         f"{'p50 ms':>7} {'p99 ms':>7} {'non-202':>7} {'gw CPU':>6} {'per core':>9} {'gw us/req':>9} "
@@ -225,7 +235,8 @@ def _print_table(rows: list[dict[str, Any]], seconds: float) -> None:
             f"{load:>5.0%} {kafka_ok:>9}"
         )
     print(
-        f"\n{seconds:g} s measured per row after a 2 s warm-up; 'gw CPU' is the gateway process's CPU share"
+        f"\n{seconds:g} s measured per row after {warmup:g} s of warm-up; 'gw CPU' is the gateway process's "
+        "CPU share"
     )
     print("(100% = one core); 'per core' is readings per CPU-second of the gateway (what one worker does")
     print("with a core to itself); 'gw us/req' is the gateway's CPU microseconds per request; 'load' is")
@@ -238,6 +249,13 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--seconds", type=float, default=15.0, help="measured seconds per scenario")
+    parser.add_argument(
+        "--warmup",
+        type=float,
+        default=WARMUP_S,
+        help="unmeasured seconds of load before each scenario (the broker's JIT compiler warms up in "
+        "the first few seconds; default: %(default)s)",
+    )
     parser.add_argument("--single-concurrency", type=int, default=32)
     parser.add_argument("--batch-concurrency", type=int, default=4)
     parser.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), default=list(SCENARIOS))
@@ -281,7 +299,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="gateway-bench-") as tmp, Stack(Path(tmp)) as stack:
             rows = run_all(stack.kafka_env())
     print()
-    _print_table(rows, args.seconds)
+    _print_table(rows, args.seconds, args.warmup)
     print(f"total wall time {time.monotonic() - started:.0f} s; {os.cpu_count()} CPU cores shared by")
     print("Kafka, PostgreSQL, the gateway and the load process")
     return 0
@@ -289,8 +307,12 @@ def main() -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 1 and sys.argv[1] == "_load":
-        url, token, size, seconds, concurrency, pid = sys.argv[2:8]
-        out = asyncio.run(_load(url, token, int(size), float(seconds), int(concurrency), 2.0, int(pid)))
+        url, token, size, seconds, concurrency, pid, warmup = sys.argv[2:9]
+        import uvloop
+
+        out = uvloop.run(
+            _load(url, token, int(size), float(seconds), int(concurrency), float(warmup), int(pid))
+        )
         print(json.dumps(out))
         sys.exit(0)
     sys.exit(main())
