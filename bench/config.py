@@ -29,6 +29,7 @@ class BenchConfig:
     latency_shares: tuple[float, ...] = (0.25, 0.5, 0.75)
     latency_rates: tuple[float, ...] = (10_000.0,)
     drain_timeout_s: float = 180.0
+    warmup_s: float = 30.0
     modes: tuple[str, ...] = ("limit", "naive", "pipeline", "latency")
     quick: bool = False
 
@@ -40,6 +41,7 @@ QUICK = BenchConfig(
     naive_seconds=8.0,
     latency_seconds=6.0,
     drain_timeout_s=60.0,
+    warmup_s=10.0,
     quick=True,
 )
 

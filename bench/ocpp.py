@@ -188,7 +188,7 @@ def run(args: argparse.Namespace) -> list[Row]:
         try:
             say("starting the gateway and one consumer")
             services.start()
-            services.warm_up(db, BenchConfig(devices=args.charge_points, batch_size=500))
+            services.warm_up(db, BenchConfig(devices=args.charge_points, batch_size=500, warmup_s=0.0))
             bench = Bench(db, services, env["AUTH_SECRET"])
             n, secs = args.charge_points, args.seconds
             for protocol in args.protocols:

@@ -1,10 +1,11 @@
 """Where the pipeline's CPU goes: per process, per reading, plus py-spy profiles.
 
-Runs ``energy-ingest bench --modes pipeline`` (its own Kafka and PostgreSQL), samples the
-CPU time of every process of the system once a second, and, when py-spy is installed,
-records the gateway and the first consumer for ``--spy-seconds``. Prints CPU
+Runs ``energy-ingest bench --modes pipeline`` (its own Kafka and PostgreSQL), reads the
+CPU time of every process of the system when the measured runs start and end, and, when
+py-spy is installed, records the gateway and the first consumer for ``--spy-seconds``. Prints CPU
 microseconds per reading for the load generator, gateway, consumer(s), Kafka and
-PostgreSQL over the time they were busy, then the functions with the most samples.
+PostgreSQL over the measured runs (after the bench's warm-up), with the share of the
+broker's JIT compiler threads, then the functions with the most samples.
 
     .venv/bin/python -m bench.profile --repetitions 3 -- --batch-size 500
 """
@@ -18,11 +19,10 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from energy_ingest.procs import cpu_seconds
@@ -57,33 +57,40 @@ def processes() -> Iterator[tuple[int, str, float]]:
             yield int(entry), kind, cpu_seconds(int(entry))
 
 
-@dataclass
-class Sampler:
-    """CPU seconds per kind, once a second, in a thread."""
+@dataclass(frozen=True)
+class Sample:
+    """CPU seconds per kind, of the broker's JIT compiler threads, and idle, at one moment."""
 
-    samples: list[tuple[float, dict[str, float], float]] = field(default_factory=list)
-    stop: threading.Event = field(default_factory=threading.Event)
+    at: float
+    cpu: dict[str, float]
+    kafka_jit: float
+    idle: float
 
-    def run(self) -> None:
-        while not self.stop.is_set():
-            per_kind: dict[str, float] = {}
-            for _, kind, cpu in processes():
-                per_kind[kind] = per_kind.get(kind, 0.0) + cpu
-            idle = int(Path("/proc/stat").read_text().split()[4]) / HZ
-            self.samples.append((time.monotonic(), per_kind, idle))
-            self.stop.wait(1.0)
 
-    def busy_window(self) -> tuple[int, int]:
-        """First and last sample while the gateway or a consumer used > 0.3 cores."""
+def kafka_jit_seconds(pid: int) -> float:
+    """CPU seconds of a JVM's compiler threads (``C1/C2 CompilerThread<n>``)."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            if "Compiler" not in (task / "comm").read_text():
+                continue
+            fields_ = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields_[11]) + int(fields_[12])  # utime, stime
+    return total / HZ
 
-        def grew(i: int, kind: str) -> float:
-            return self.samples[i][1].get(kind, 0.0) - self.samples[i - 1][1].get(kind, 0.0)
 
-        steps = range(1, len(self.samples))
-        busy = [i for i in steps if grew(i, "gateway") > 0.3 or grew(i, "consumer") > 0.3]
-        if not busy:
-            raise SystemExit("profile: the pipeline never got busy; see the bench output")
-        return busy[0] - 1, busy[-1]
+def sample() -> Sample:
+    """CPU time of every process of the system now."""
+    per_kind: dict[str, float] = {}
+    jit = 0.0
+    for pid, kind, cpu in processes():
+        per_kind[kind] = per_kind.get(kind, 0.0) + cpu
+        if kind == "kafka":
+            jit += kafka_jit_seconds(pid)
+    idle = int(Path("/proc/stat").read_text().split()[4]) / HZ
+    return Sample(time.monotonic(), per_kind, jit, idle)
 
 
 def spy(pid: int, seconds: int, out: Path) -> subprocess.Popen[bytes] | None:
@@ -119,19 +126,21 @@ def main() -> None:
     out = args.out or Path(tempfile.mkdtemp(prefix="energy-profile-"))
     out.mkdir(parents=True, exist_ok=True)
 
-    sampler = Sampler()
-    thread = threading.Thread(target=sampler.run, daemon=True)
-    thread.start()
     bench = [sys.executable, "-m", "energy_ingest.cli", "bench", "--modes", "pipeline", "--no-docs"]
     bench += ["--repetitions", str(args.repetitions), "--results", str(out / "results"), *args.bench_args]
     proc = subprocess.Popen(bench, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     spies: dict[str, subprocess.Popen[bytes] | None] = {}
-    readings = 0
+    readings = runs = 0
+    first = last = None
     assert proc.stdout is not None
     for line in proc.stdout:
         print(line, end="")
         if m := re.search(r"fleet: .*?([\d,]+) readings", line):
             readings = int(m.group(1).replace(",", ""))
+        if re.match(r"\[bench [^]]*\] pipeline: \d+ x ", line):  # the warm-up is over
+            first = sample()
+        if re.match(r"\[bench [^]]*\] pipeline \d+/\d+: ", line):
+            last, runs = sample(), runs + 1
         if "pipeline 1/" in line and not spies:
             pids = {kind: pid for pid, kind, _ in processes() if kind in ("gateway", "consumer")}
             spies = {k: spy(pid, args.spy_seconds, out / f"{k}.txt") for k, pid in pids.items()}
@@ -139,30 +148,33 @@ def main() -> None:
     for p in spies.values():
         if p is not None:
             p.wait()
-    sampler.stop.set()
-    thread.join()
     if proc.returncode != 0:
         raise SystemExit(f"bench exited with {proc.returncode}")
-
-    first, last = sampler.busy_window()
-    (t0, cpu0, idle0), (t1, cpu1, idle1) = sampler.samples[first], sampler.samples[last]
-    total_readings = readings * (args.repetitions + 1)  # the warm-up stores one fleet too
-    seconds = t1 - t0
-    print(f"\nCPU per reading over {seconds:.1f} s busy ({total_readings:,} readings incl. warm-up), "
-          f"idle {(idle1 - idle0) / seconds:.2f} cores")  # fmt: skip
-    print(f"{'process':10} {'cores':>6} {'us/reading':>11}")
-    overall = 0.0
-    for kind in KINDS:
-        used = cpu1.get(kind, 0.0) - cpu0.get(kind, 0.0)
-        overall += used
-        print(f"{kind:10} {used / seconds:6.2f} {used * 1e6 / total_readings:11.1f}")
-    print(f"{'total':10} {overall / seconds:6.2f} {overall * 1e6 / total_readings:11.1f}")
+    if first is None or last is None:
+        raise SystemExit("profile: the bench printed no pipeline runs; see its output above")
+    _print_cpu(first, last, readings * runs)
     for kind in spies:
         raw = out / f"{kind}.txt"
         if raw.exists():
             print(f"\n{kind}: self time by function ({raw})")
             for share, frame in top_functions(raw, args.top):
                 print(f"  {share:5.1f}%  {frame[:120]}")
+
+
+def _print_cpu(first: Sample, last: Sample, readings: int) -> None:
+    seconds = last.at - first.at
+    print(f"\nCPU per reading over the {seconds:.1f} s of the measured runs ({readings:,} readings, "
+          f"after the bench's warm-up), idle {(last.idle - first.idle) / seconds:.2f} cores")  # fmt: skip
+    print(f"{'process':10} {'cores':>6} {'us/reading':>11}")
+    overall = 0.0
+    for kind in KINDS:
+        used = last.cpu.get(kind, 0.0) - first.cpu.get(kind, 0.0)
+        overall += used
+        print(f"{kind:10} {used / seconds:6.2f} {used * 1e6 / readings:11.1f}")
+    print(f"{'total':10} {overall / seconds:6.2f} {overall * 1e6 / readings:11.1f}")
+    jit = last.kafka_jit - first.kafka_jit
+    share = f"{jit / seconds:.2f} cores, {jit * 1e6 / readings:.1f} us/reading"
+    print(f"(of kafka: its JIT compiler threads {share})")
 
 
 if __name__ == "__main__":

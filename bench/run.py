@@ -60,6 +60,12 @@ def add_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         ("naive_seconds", float, "time bound of each naive run"),
         ("latency_seconds", float, "length of each latency run"),
         ("drain_timeout_s", float, "how long to wait for every row to be visible"),
+        (
+            "warmup_s",
+            float,
+            "seconds of unmeasured load before the pipeline runs (Kafka's JVM compiles "
+            "its hot paths in its first minute)",
+        ),
     ):
         p.add_argument(
             f"--{name.replace('_', '-')}",
