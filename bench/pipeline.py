@@ -114,28 +114,36 @@ class PipelineServices:
         self.post(warm.stream(config.batch_size), config.concurrency, None)
         db.wait_stored(warm.unique, 120, alive=self.alive)
         if config.warmup_s > 0:
-            self._warm_broker(db, config, warm.unique)
+            self._warm_broker(config, warm)
 
-    def _warm_broker(self, db: BenchDatabase, config: BenchConfig, stored: int) -> None:
-        """Post fleets of new devices flat out for ``config.warmup_s`` and wait until stored.
+    def _warm_broker(self, config: BenchConfig, warm: Workload) -> None:
+        """Post ``warm`` again and again, flat out, for ``config.warmup_s``; wait until consumed.
 
         Kafka's JVM compiles its hot paths during its first minute of load: on two cores,
         0.2 of a core in the bench's first pipeline runs, half of the broker's CPU then. A
-        broker in service has run for days; so the runs are measured after this.
+        broker in service has run for days; so the runs are measured after this. The same
+        readings each round: the consumers store none twice, and the gateway sees the same
+        devices, as from a fleet in service (new devices would grow its per-device state).
         """
         say(f"warming up for {config.warmup_s:g} s more: Kafka's JVM compiles its hot paths first")
+        consumed = self.writer_totals().messages
+        bodies = warm.bodies(config.batch_size)
         deadline = time.monotonic() + config.warmup_s
-        round_ = 0
         while time.monotonic() < deadline:
-            round_ += 1
-            spec = FleetSpec(
-                devices=config.devices, minutes=10, seed=config.seed + round_, prefix=f"warm{round_}"
-            )
-            warm = Workload.generate(spec)
-            db.ensure_days(set(warm.days))
-            self.post(warm.stream(config.batch_size), config.concurrency, None)
-            stored += warm.unique
-        db.wait_stored(stored, config.drain_timeout_s, alive=self.alive)
+            consumed += self.post(bodies, config.concurrency, None).accepted
+        self._wait_consumed(consumed, config.drain_timeout_s)
+
+    def _wait_consumed(self, messages: float, timeout: float) -> None:
+        """Until the consumers' writers have committed ``messages`` in all (their metrics)."""
+        deadline = time.monotonic() + timeout
+        while (seen := self.writer_totals().messages) < messages:
+            if not self.alive():
+                raise RuntimeError(f"a service died with {seen:,.0f} of {messages:,.0f} messages consumed")
+            if time.monotonic() > deadline:
+                raise RuntimeError(
+                    f"the consumers took {seen:,.0f} of {messages:,.0f} messages in {timeout:g} s"
+                )
+            time.sleep(0.25)
 
 
 def measure_pipeline(
