@@ -9,7 +9,12 @@ from collections.abc import Callable, Mapping
 class DeviceRateLimiter:
     """A token bucket per device; a request takes one token per reading, all or none.
 
-    ``clock`` is injected so tests drive time instead of sleeping.
+    A bucket that has refilled holds no information, so full buckets are forgotten each
+    time the table has doubled since the last sweep (at least ``sweep_floor`` devices):
+    the table stays within about twice the devices that posted in the last refill time
+    (``burst / rate`` at most), not every device ever seen, at O(1) amortised per device.
+    ``max_devices`` is the hard cap. ``clock`` is injected so tests drive time instead
+    of sleeping.
     """
 
     def __init__(
@@ -18,11 +23,14 @@ class DeviceRateLimiter:
         burst: int,
         clock: Callable[[], float] = time.monotonic,
         max_devices: int = 1_000_000,
+        sweep_floor: int = 10_000,
     ) -> None:
         self.rate = rate
         self.burst = burst
         self._clock = clock
         self._max_devices = max_devices
+        self._sweep_floor = sweep_floor
+        self._sweep_at = min(max_devices, sweep_floor)
         self._buckets: dict[str, tuple[float, float]] = {}  # device -> (tokens, at)
 
     def _level(self, device: str, now: float) -> float:
@@ -52,8 +60,9 @@ class DeviceRateLimiter:
             left.append((dev, level - n))
         if short > 0:
             return short / rate
-        if len(buckets) + len(left) > self._max_devices:
+        if len(buckets) + len(left) > self._sweep_at:
             self._evict_full(now)
+            self._sweep_at = min(self._max_devices, max(self._sweep_floor, 2 * (len(buckets) + len(left))))
         for dev, tokens in left:
             buckets[dev] = (tokens, now)
         return 0.0

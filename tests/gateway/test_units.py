@@ -67,6 +67,33 @@ def test_full_buckets_are_evicted_at_the_device_cap() -> None:
     assert limiter.try_take(Counter({"d": 4})) == pytest.approx(1.0)  # and d's, stored after the eviction
 
 
+def test_full_buckets_are_forgotten_as_the_table_doubles() -> None:
+    clock = FakeClock()
+    limiter = DeviceRateLimiter(rate=1.0, burst=4, clock=clock, sweep_floor=4)
+    for i in range(4):  # up to the floor: nothing swept
+        assert limiter.try_take(Counter({f"old{i}": 1})) == 0.0
+    assert len(limiter._buckets) == 4
+    limiter.try_take(Counter({"busy": 4}))  # the fifth device: a sweep, but nothing is full yet
+    assert len(limiter._buckets) == 5
+    clock.now += 1.0  # every old bucket refilled; busy's holds 1 of 4
+    for i in range(5):  # the table may reach 10 (twice the 5 after the sweep) before the next
+        limiter.try_take(Counter({f"new{i}": 1}))
+    assert len(limiter._buckets) == 10
+    clock.now += 1.0  # the new ones refilled too; busy holds 2 of 4
+    limiter.try_take(Counter({"last": 1}))  # over 10: every full bucket goes
+    assert set(limiter._buckets) == {"busy", "last"}
+    assert limiter.try_take(Counter({"busy": 3})) == pytest.approx(1.0)  # its state survived
+
+
+def test_a_fleet_of_one_time_devices_keeps_the_table_small() -> None:
+    clock = FakeClock()
+    limiter = DeviceRateLimiter(rate=10.0, burst=100, clock=clock, sweep_floor=1000)
+    for i in range(100_000):  # each device posts once; 0.1 s later its bucket is full again
+        limiter.try_take(Counter({f"d{i}": 1}))
+        clock.now += 0.001
+    assert len(limiter._buckets) <= 2000
+
+
 async def test_budget_holds_until_futures_settle() -> None:
     budget = InFlightBudget(limit=10)
     loop = asyncio.get_running_loop()
