@@ -9,7 +9,7 @@ process (bench.http_client, N concurrent keep-alive connections) in two scenario
 
 Every 202 is checked against Kafka: the topics' end offsets must grow by at least the
 number of acknowledged readings. Prints one table row per scenario (and per producer
-configuration with ``--sweep``). Bounded in time: about 1 minute, 2.5 with ``--sweep``.
+configuration with ``--sweep``). Bounded in time: about 1 minute, 3.5 with ``--sweep``.
 
     .venv/bin/python -m bench.gateway             # the default producer settings
     .venv/bin/python -m bench.gateway --sweep     # compare producer settings
