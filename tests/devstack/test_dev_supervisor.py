@@ -28,7 +28,7 @@ from tests.support import process_alive
 
 
 def _pair() -> int:
-    """A free port whose successor is free too (Kafka's controller takes port + 1)."""
+    """A free port whose successor is free too (Kafka's controller, the PostgreSQL standby: port + 1)."""
     for _ in range(50):
         port = free_port()
         if port_is_free(port + 1):
@@ -94,7 +94,7 @@ def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dev]:
     root = tmp_path_factory.mktemp("dev")
     ports = {
         "kafka": _pair(),
-        "pg": free_port(),
+        "pg": _pair(),  # the standby takes pg + 1
         "gateway": free_port(),
         "analytics": free_port(),
         "metrics": _pair(),  # two replicas: metrics and metrics + 1
@@ -197,7 +197,7 @@ def test_a_taken_port_is_one_plain_line(tmp_path: Path) -> None:
             tmp_path / "stack",
             {
                 "kafka": _pair(),
-                "pg": free_port(),
+                "pg": _pair(),  # the standby takes pg + 1
                 "gateway": port,
                 "analytics": free_port(),
                 "metrics": _pair(),
