@@ -49,6 +49,27 @@ class DrainTimeout(RuntimeError):
         self.stored = stored
 
 
+def wait_for_count(
+    read: Callable[[], float],
+    expected: float,
+    timeout: float,
+    what: str,
+    on_timeout: Callable[[float], Exception],
+    *,
+    alive: Callable[[], bool] | None = None,
+    every: float = 0.25,
+) -> None:
+    """Poll ``read()`` until it reaches ``expected``: a ``RuntimeError`` naming ``what`` when
+    ``alive()`` says a service died, ``on_timeout(last count)`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while (seen := read()) < expected:
+        if alive is not None and not alive():
+            raise RuntimeError(f"a service died with {seen:,.0f} of {expected:,.0f} {what}")
+        if time.monotonic() >= deadline:
+            raise on_timeout(seen)
+        time.sleep(every)
+
+
 class BenchDatabase:
     """Owner-level helpers over the application database (the admin URL)."""
 
@@ -91,16 +112,15 @@ class BenchDatabase:
         self, expected: int, timeout: float, every: float = 0.25, alive: Callable[[], bool] | None = None
     ) -> None:
         """Poll until ``expected`` rows are visible; raise :class:`DrainTimeout` if not in time."""
-        deadline = time.monotonic() + timeout
-        seen = 0
-        while time.monotonic() < deadline:
-            seen = self.stored()
-            if seen >= expected:
-                return
-            if alive is not None and not alive():
-                raise RuntimeError(f"a service died with {seen} of {expected} rows visible")
-            time.sleep(every)
-        raise DrainTimeout(expected, seen, timeout)
+        wait_for_count(
+            self.stored,
+            expected,
+            timeout,
+            "rows visible",
+            lambda seen: DrainTimeout(expected, int(seen), timeout),
+            alive=alive,
+            every=every,
+        )
 
     def last_commit_epoch(self) -> float:
         """Unix time of the last commit that stored a history row."""

@@ -28,13 +28,17 @@ def render_post(url: str, path: str, headers: dict[str, str], body: bytes) -> by
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
 
-def _framing(head: bytes) -> tuple[int, bool]:
-    """The answer's Content-Length, and whether the server closes the connection after it."""
+def _framing(head: bytes) -> tuple[int, int, bool]:
+    """The answer's status, its Content-Length, and whether the server closes the connection after it."""
+    try:
+        status = int(head[9:12])
+    except ValueError:
+        raise ProtocolError(f"not an HTTP status line: {head[:40]!r}") from None
     length, closes = None, False
     for line in head.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
         name, value = name.strip().lower(), value.strip()
-        if name == b"content-length":
+        if name == b"content-length" and value.isdigit():
             length = int(value)
         elif name == b"transfer-encoding":
             raise ProtocolError(f"answer with Transfer-Encoding {value!r}; only Content-Length")
@@ -42,7 +46,7 @@ def _framing(head: bytes) -> tuple[int, bool]:
             closes = value.lower() == b"close"
     if length is None:
         raise ProtocolError("answer without Content-Length")
-    return length, closes
+    return status, length, closes
 
 
 class _Connection(asyncio.Protocol):
@@ -62,11 +66,11 @@ class _Connection(asyncio.Protocol):
             return
         head = bytes(self._buf[:end])
         try:
-            length, closes = _framing(head)
-            status, total = int(head[9:12]), end + 4 + length
-        except (ProtocolError, ValueError) as exc:
-            self._waiter.set_exception(exc if isinstance(exc, ProtocolError) else ProtocolError(str(exc)))
+            status, length, closes = _framing(head)
+        except ProtocolError as exc:
+            self._waiter.set_exception(exc)
             return
+        total = end + 4 + length
         if len(self._buf) >= total:
             body = bytes(self._buf[end + 4 : total])
             del self._buf[:total]

@@ -17,7 +17,7 @@ from typing import IO
 import httpx
 
 from bench.config import BenchConfig
-from bench.database import BenchDatabase
+from bench.database import BenchDatabase, wait_for_count
 from bench.memory import PeakMemory
 from bench.progress import say
 from bench.stats import ModeResult, RunFigure
@@ -131,19 +131,17 @@ class PipelineServices:
         deadline = time.monotonic() + config.warmup_s
         while time.monotonic() < deadline:
             consumed += self.post(bodies, config.concurrency, None).accepted
-        self._wait_consumed(consumed, config.drain_timeout_s)
-
-    def _wait_consumed(self, messages: float, timeout: float) -> None:
-        """Until the consumers' writers have committed ``messages`` in all (their metrics)."""
-        deadline = time.monotonic() + timeout
-        while (seen := self.writer_totals().messages) < messages:
-            if not self.alive():
-                raise RuntimeError(f"a service died with {seen:,.0f} of {messages:,.0f} messages consumed")
-            if time.monotonic() > deadline:
-                raise RuntimeError(
-                    f"the consumers took {seen:,.0f} of {messages:,.0f} messages in {timeout:g} s"
-                )
-            time.sleep(0.25)
+        timeout = config.drain_timeout_s
+        wait_for_count(
+            lambda: self.writer_totals().messages,
+            consumed,
+            timeout,
+            "messages consumed",
+            lambda seen: RuntimeError(
+                f"the consumers took {seen:,.0f} of {consumed:,.0f} messages in {timeout:g} s"
+            ),
+            alive=self.alive,
+        )
 
 
 def measure_pipeline(

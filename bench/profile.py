@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from energy_ingest.procs import cpu_seconds
+from energy_ingest.procs import cpu_seconds, stat_cpu_seconds
 
 HZ = os.sysconf("SC_CLK_TCK")
 KINDS = ("bench", "gateway", "consumer", "kafka", "postgres")
@@ -69,16 +69,15 @@ class Sample:
 
 def kafka_jit_seconds(pid: int) -> float:
     """CPU seconds of a JVM's compiler threads (``C1/C2 CompilerThread<n>``)."""
-    total = 0
+    total = 0.0
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
-            if "Compiler" not in (task / "comm").read_text():
-                continue
-            fields_ = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            compiler = "Compiler" in (task / "comm").read_text()
         except OSError:
             continue
-        total += int(fields_[11]) + int(fields_[12])  # utime, stime
-    return total / HZ
+        if compiler:
+            total += stat_cpu_seconds(task / "stat")
+    return total
 
 
 def sample() -> Sample:

@@ -148,8 +148,14 @@ def wait_http(url: str, timeout: float, proc: Running | None = None, expect: int
 
 def cpu_seconds(pid: int) -> float:
     """User + system CPU of a process and its reaped children, from /proc (0 if gone)."""
+    return stat_cpu_seconds(Path(f"/proc/{pid}/stat"), children=True)
+
+
+def stat_cpu_seconds(stat: Path, children: bool = False) -> float:
+    """User + system CPU from a ``/proc`` ``stat`` file (a process's, or a thread's under
+    ``task/``), with its reaped children's when ``children``; 0 if it is gone."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = stat.read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
-    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    return sum(int(x) for x in fields[11 : 15 if children else 13]) / os.sysconf("SC_CLK_TCK")
